@@ -1,0 +1,13 @@
+//! Raw guest bindings for the `wasml:model` world. Authors use the typed API instead; the
+//! `export!` macro is the only user of these.
+
+// Generated code: documented in the WIT file it comes from.
+#![allow(missing_docs)]
+
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "model",
+    pub_export_macro: true,
+    export_macro_name: "__export_model_world",
+    default_bindings_module: "wasml_guest::__private::bindings",
+});

@@ -1,0 +1,92 @@
+//! Label Studio webhook events, as `fit` receives them.
+
+use serde_json::Value;
+
+use crate::task::{Annotation, Task};
+
+/// The kind of a Label Studio webhook event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// One annotation was submitted.
+    AnnotationCreated,
+    /// One annotation was changed.
+    AnnotationUpdated,
+    /// Several annotations were created at once (import).
+    AnnotationsCreated,
+    /// Annotations were deleted; the payload lists their ids.
+    AnnotationsDeleted,
+    /// The user pressed "Start Training".
+    StartTraining,
+    /// Anything else, by its action name.
+    Other(String),
+}
+
+/// A webhook event: its action and the whole payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The action name, e.g. `ANNOTATION_CREATED`.
+    pub action: String,
+    /// The webhook body.
+    pub payload: Value,
+}
+
+impl Event {
+    /// The event's kind.
+    pub fn kind(&self) -> EventKind {
+        match self.action.as_str() {
+            "ANNOTATION_CREATED" => EventKind::AnnotationCreated,
+            "ANNOTATION_UPDATED" => EventKind::AnnotationUpdated,
+            "ANNOTATIONS_CREATED" => EventKind::AnnotationsCreated,
+            // The reference spells the singular; Label Studio sends the plural.
+            "ANNOTATIONS_DELETED" | "ANNOTATION_DELETED" => EventKind::AnnotationsDeleted,
+            "START_TRAINING" => EventKind::StartTraining,
+            other => EventKind::Other(other.to_owned()),
+        }
+    }
+
+    /// The annotation of `ANNOTATION_CREATED` / `ANNOTATION_UPDATED`.
+    pub fn annotation(&self) -> Option<Annotation> {
+        serde_json::from_value(self.payload.get("annotation")?.clone()).ok()
+    }
+
+    /// The annotations of `ANNOTATIONS_CREATED` / `ANNOTATIONS_DELETED` (for deletes, only
+    /// their ids are set).
+    pub fn annotations(&self) -> Vec<Annotation> {
+        self.payload
+            .get("annotations")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default()
+    }
+
+    /// The task of an annotation event, with its data.
+    pub fn task(&self) -> Option<Task> {
+        serde_json::from_value(self.payload.get("task")?.clone()).ok()
+    }
+}
+
+/// What `fit` returns: a JSON result for Label Studio, and whether trained state changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit {
+    /// Returned to Label Studio as the webhook's `result`.
+    pub result: Value,
+    /// True when new trained state was stored: the project gets a new model version.
+    pub trained: bool,
+}
+
+impl Fit {
+    /// New trained state was stored.
+    pub fn trained(result: Value) -> Self {
+        Self {
+            result,
+            trained: true,
+        }
+    }
+
+    /// Nothing changed.
+    pub fn unchanged(result: Value) -> Self {
+        Self {
+            result,
+            trained: false,
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The JSON bodies of the Label Studio ML backend protocol (`spec/PROTOCOL.md`), decoded
+//! with errors that name the offending field.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// `POST /setup`.
+#[derive(Debug, Deserialize)]
+pub struct SetupRequest {
+    /// `"<id>.<created-ts>"`, or a bare id.
+    #[serde(default)]
+    pub project: Option<Value>,
+    /// The label config XML.
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// What the user typed as extra params: a string (usually JSON) or already an object.
+    #[serde(default)]
+    pub extra_params: Option<Value>,
+}
+
+/// `POST /predict`.
+#[derive(Debug, Deserialize)]
+pub struct PredictRequest {
+    /// The tasks; each answer has one slot per task.
+    pub tasks: Vec<Map<String, Value>>,
+    /// `"<id>.<created-ts>"`; may be absent.
+    #[serde(default)]
+    pub project: Option<Value>,
+    /// The label config XML; falls back to the one from `/setup`.
+    #[serde(default)]
+    pub label_config: Option<String>,
+    /// Interactive parameters.
+    #[serde(default)]
+    pub params: Option<PredictParams>,
+}
+
+/// `params` of `/predict`.
+#[derive(Debug, Default, Deserialize)]
+pub struct PredictParams {
+    /// The interactive context, when labeling interactively.
+    #[serde(default)]
+    pub context: Option<Map<String, Value>>,
+}
+
+/// `POST /webhook`: only the fields the host routes on; the model gets the whole body.
+#[derive(Debug, Deserialize)]
+pub struct WebhookRequest {
+    /// The event, e.g. `ANNOTATION_CREATED`.
+    pub action: String,
+    /// The project, with `id` and `label_config`.
+    #[serde(default)]
+    pub project: Option<WebhookProject>,
+}
+
+/// `project` of a webhook.
+#[derive(Debug, Deserialize)]
+pub struct WebhookProject {
+    /// The project id.
+    #[serde(default)]
+    pub id: Option<Value>,
+    /// The project's label config.
+    #[serde(default)]
+    pub label_config: Option<String>,
+}
+
+/// Decodes a JSON body into `T`, naming the field that does not fit.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest(
+            "empty request body; expected a JSON object".into(),
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let what = if inner.is_syntax() || inner.is_eof() {
+            "malformed JSON"
+        } else {
+            "invalid request"
+        };
+        if path == "." || path.is_empty() {
+            ApiError::BadRequest(format!("{what}: {inner}"))
+        } else {
+            ApiError::BadRequest(format!("{what} at `{path}`: {inner}"))
+        }
+    })
+}
+
+/// The project id from Label Studio's `project` field: the part of `"<id>.<ts>"` before the
+/// first `.`, or a bare number. `None` when absent.
+pub fn project_id(project: Option<&Value>) -> Result<Option<String>, ApiError> {
+    match project {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => {
+            let id = s.split('.').next().unwrap_or_default().trim();
+            Ok((!id.is_empty()).then(|| id.to_owned()))
+        }
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "invalid request at `project`: expected a string or a number, got {}",
+            json_type(other)
+        ))),
+    }
+}
+
+/// `extra_params` as text for the model: strings verbatim, anything else as JSON.
+pub fn extra_params_text(extra: Option<&Value>) -> Option<String> {
+    match extra {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_ids() {
+        let id = |v: Value| project_id(Some(&v)).expect("valid");
+        assert_eq!(id(Value::from("62053.1712586036")), Some("62053".into()));
+        assert_eq!(id(Value::from("42")), Some("42".into()));
+        assert_eq!(id(Value::from(7)), Some("7".into()));
+        assert_eq!(id(Value::from("")), None);
+        assert!(project_id(Some(&Value::Array(vec![]))).is_err());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = decode::<PredictRequest>(br#"{"tasks": "nope"}"#).expect_err("type");
+        assert!(err.to_string().contains("`tasks`"), "{err}");
+        let err = decode::<PredictRequest>(br#"{"tasks": [1]}"#).expect_err("type");
+        assert!(err.to_string().contains("tasks[0]"), "{err}");
+        let err = decode::<PredictRequest>(br#"{}"#).expect_err("missing");
+        assert!(err.to_string().contains("missing field `tasks`"), "{err}");
+        let err = decode::<PredictRequest>(br#"{"tasks": [}"#).expect_err("syntax");
+        assert!(err.to_string().starts_with("malformed JSON"), "{err}");
+        let deep = "[".repeat(10_000);
+        assert!(decode::<Value>(deep.as_bytes()).is_err());
+    }
+}

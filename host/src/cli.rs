@@ -1,0 +1,220 @@
+//! The `wasml` command line: `serve` and `parse-config`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::App;
+use crate::auth::BasicAuth;
+use crate::labelconfig::LabelConfig;
+use crate::registry::{self, Registry};
+use crate::runtime::{CallLimits, Runtime};
+use crate::server::{self, HttpSettings};
+use crate::store::{MemoryStore, ModelStore};
+
+/// Serve WebAssembly models to Label Studio over its ML backend protocol.
+#[derive(Debug, Parser)]
+#[command(name = "wasml", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve every component in the models folder, each at /models/<name>.
+    Serve(ServeArgs),
+    /// Print a label config parsed the way Label Studio's SDK parses it, as JSON.
+    ParseConfig {
+        /// The label config XML file.
+        file: PathBuf,
+    },
+}
+
+/// Largest request body accepted by default: Label Studio sends all selected tasks of a
+/// "Retrieve Predictions" in one request, so thousands of tasks must fit.
+const DEFAULT_MAX_BODY_BYTES: usize = 64 << 20;
+
+/// Options of `wasml serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Folder of model components (`<name>.wasm`).
+    #[arg(long, env = "WASML_MODELS", default_value = "./models")]
+    pub models: PathBuf,
+    /// Folder for everything the host writes.
+    #[arg(long, env = "WASML_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "WASML_HOST", default_value = "0.0.0.0")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "WASML_PORT", default_value_t = 9090)]
+    pub port: u16,
+    /// The model the root paths (`/predict`, `/setup`...) serve when several are loaded.
+    #[arg(long, env = "WASML_DEFAULT_MODEL")]
+    pub default_model: Option<String>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "WASML_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// Basic auth user required on every request (with `BASIC_AUTH_PASS`).
+    #[arg(long, env = "BASIC_AUTH_USER")]
+    pub basic_auth_user: Option<String>,
+    /// Basic auth password.
+    #[arg(long, env = "BASIC_AUTH_PASS", hide_env_values = true)]
+    pub basic_auth_pass: Option<String>,
+}
+
+/// Runs the command line; the binary's `main` is this.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let outcome = match cli.command {
+        Command::ParseConfig { file } => parse_config(&file),
+        Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")
+            .and_then(|rt| rt.block_on(serve(args))),
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `LOG_LEVEL` (the reference's name: `DEBUG`, `INFO`...) or `RUST_LOG` filters the log.
+fn init_logging() {
+    let filter = std::env::var("RUST_LOG")
+        .or_else(|_| std::env::var("LOG_LEVEL").map(|l| l.to_ascii_lowercase()))
+        .unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn parse_config(file: &Path) -> anyhow::Result<()> {
+    let xml =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let config = LabelConfig::parse(&xml)?;
+    let json = serde_json::to_string_pretty(&config.to_label_studio_json())?;
+    use std::io::Write as _;
+    writeln!(std::io::stdout(), "{json}")?;
+    Ok(())
+}
+
+/// `wasml serve`: binds, starts loading every model, serves until Ctrl-C or SIGTERM.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let basic_auth = match (&args.basic_auth_user, &args.basic_auth_pass) {
+        (Some(user), Some(pass)) => Some(BasicAuth::new(user, pass)),
+        (None, None) => None,
+        _ => anyhow::bail!("set both BASIC_AUTH_USER and BASIC_AUTH_PASS, or neither"),
+    };
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create the data dir {}", args.data_dir.display()))?;
+    let found = registry::scan_models(&args.models)
+        .with_context(|| format!("cannot read the models folder {}", args.models.display()))?;
+    let runtime = Runtime::new()?;
+    let store: Arc<dyn ModelStore> = Arc::new(MemoryStore::default());
+    let app = Arc::new(App {
+        registry: Registry::default(),
+        runtime,
+        store,
+        projects: Default::default(),
+        metrics: Default::default(),
+        limits: CallLimits::default(),
+        default_model: args.default_model.clone(),
+    });
+    if let Some(default) = &args.default_model
+        && !found.iter().any(|(name, _)| name == default)
+    {
+        tracing::warn!(
+            "--default-model {default} is not in {}",
+            args.models.display()
+        );
+    }
+    start_loading(&app, found);
+    let addr: SocketAddr = format!("{}:{}", args.host, args.port)
+        .parse()
+        .with_context(|| format!("invalid listen address {}:{}", args.host, args.port))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!("listening on http://{local}");
+    let http = HttpSettings {
+        max_body_bytes: args.max_body_bytes,
+        basic_auth,
+    };
+    server::serve(listener, app, http, shutdown_signal()).await;
+    Ok(())
+}
+
+/// Loads every model in the background, all in parallel; each becomes ready on its own.
+fn start_loading(app: &Arc<App>, models: Vec<(String, PathBuf)>) {
+    for (name, path) in models {
+        app.registry.begin_load(&name, &path);
+        let app = app.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let loaded = registry::load_model(
+                &app.runtime,
+                app.store.clone(),
+                &name,
+                &path,
+                app.limits.clone(),
+            )
+            .await;
+            match loaded {
+                Ok(model) => {
+                    tracing::info!(
+                        model = %name,
+                        version = %crate::version::model_version(&model.info.version, &model.component_hash, 0),
+                        ms = started.elapsed().as_millis() as u64,
+                        "model loaded"
+                    );
+                    app.registry.install(&name, Arc::new(model));
+                }
+                Err(err) => {
+                    tracing::error!(model = %name, "model failed to load: {err:#}");
+                    app.registry.fail(&name, format!("{err:#}"));
+                }
+            }
+        });
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!("cannot listen for Ctrl-C: {err}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!("cannot listen for SIGTERM: {err}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

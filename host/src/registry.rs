@@ -1,0 +1,191 @@
+//! The registry: model name -> the model currently serving it, and its load state.
+//!
+//! Loading (read, hash, compile, validate) happens off the request path; the registry only
+//! swaps a finished `Arc<LoadedModel>` in, so requests never wait on a compiler and a model
+//! that fails to load never replaces one that works.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+
+use crate::runtime::{CallLimits, LoadedModel, Runtime};
+use crate::store::{ModelStore, ScopedStore, StoreScope};
+
+/// Where a model is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelState {
+    /// Being compiled for the first time; requests get 503.
+    Loading,
+    /// Serving.
+    Ready,
+    /// The last load failed and no earlier version serves.
+    Failed,
+}
+
+/// One model's slot in the registry.
+#[derive(Clone)]
+pub struct ModelEntry {
+    /// The component file.
+    pub path: PathBuf,
+    /// The version serving requests, if any.
+    pub current: Option<Arc<LoadedModel>>,
+    /// The model's state.
+    pub state: ModelState,
+    /// Why the last load failed, if it did.
+    pub last_error: Option<String>,
+    /// When `current` was loaded.
+    pub loaded_at: Option<SystemTime>,
+}
+
+/// All models, by name.
+#[derive(Default)]
+pub struct Registry {
+    models: RwLock<BTreeMap<String, ModelEntry>>,
+}
+
+impl Registry {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, ModelEntry>> {
+        self.models.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, ModelEntry>> {
+        self.models.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A snapshot of one model's entry.
+    pub fn get(&self, name: &str) -> Option<ModelEntry> {
+        self.read().get(name).cloned()
+    }
+
+    /// A snapshot of every entry, sorted by name.
+    pub fn entries(&self) -> Vec<(String, ModelEntry)> {
+        self.read()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// The names of all models.
+    pub fn names(&self) -> Vec<String> {
+        self.read().keys().cloned().collect()
+    }
+
+    /// Marks `name` as loading from `path` (keeping any version that serves).
+    pub fn begin_load(&self, name: &str, path: &Path) {
+        let mut models = self.write();
+        let entry = models.entry(name.to_owned()).or_insert_with(|| ModelEntry {
+            path: path.to_owned(),
+            current: None,
+            state: ModelState::Loading,
+            last_error: None,
+            loaded_at: None,
+        });
+        entry.path = path.to_owned();
+    }
+
+    /// Installs a freshly loaded model: new requests see it at once; requests already
+    /// running keep their `Arc` to the old one.
+    pub fn install(&self, name: &str, model: Arc<LoadedModel>) {
+        let mut models = self.write();
+        if let Some(entry) = models.get_mut(name) {
+            entry.current = Some(model);
+            entry.state = ModelState::Ready;
+            entry.last_error = None;
+            entry.loaded_at = Some(SystemTime::now());
+        }
+    }
+
+    /// Records a failed load; a version that serves keeps serving.
+    pub fn fail(&self, name: &str, error: String) {
+        let mut models = self.write();
+        if let Some(entry) = models.get_mut(name) {
+            entry.state = if entry.current.is_some() {
+                ModelState::Ready
+            } else {
+                ModelState::Failed
+            };
+            entry.last_error = Some(error);
+        }
+    }
+}
+
+/// Reads, hashes, compiles and validates one component file. Compilation runs on the
+/// blocking pool, never on an async worker.
+pub async fn load_model(
+    runtime: &Runtime,
+    store: Arc<dyn ModelStore>,
+    name: &str,
+    path: &Path,
+    limits: CallLimits,
+) -> anyhow::Result<LoadedModel> {
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let hash = hex::encode(Sha256::digest(&bytes));
+    let compiler = runtime.clone();
+    let compiled = tokio::task::spawn_blocking(move || compiler.compile(&bytes))
+        .await
+        .map_err(|e| anyhow::anyhow!("compilation task failed: {e}"))??;
+    // `info` is called with an unnamed project: it must not depend on project state.
+    let scope = StoreScope {
+        model: name.to_owned(),
+        project: String::new(),
+    };
+    LoadedModel::validate(name, compiled, hash, limits, ScopedStore::new(store, scope))
+        .await
+        .map_err(|e| anyhow::anyhow!("the component failed to start: {e}"))
+}
+
+/// The model name of a component file: its stem, when the file is a `.wasm` with a valid
+/// name (see [`crate::routes::model_name`]).
+pub fn model_name_of(path: &Path) -> Option<String> {
+    if path.extension()? != "wasm" {
+        return None;
+    }
+    let stem = path.file_stem()?.to_str()?;
+    crate::routes::model_name(stem).ok()
+}
+
+/// Every component file in `dir`, with its model name, sorted by name.
+pub fn scan_models(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if !path.is_file() {
+            continue;
+        }
+        match model_name_of(&path) {
+            Some(name) => found.push((name, path)),
+            None if path.extension().is_some_and(|e| e == "wasm") => {
+                tracing::warn!("ignoring {}: not a valid model name", path.display());
+            }
+            None => {}
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_names_come_from_file_stems() {
+        assert_eq!(
+            model_name_of(Path::new("/m/ner.wasm")).as_deref(),
+            Some("ner")
+        );
+        assert_eq!(
+            model_name_of(Path::new("/m/ner.v2.wasm")).as_deref(),
+            Some("ner.v2")
+        );
+        assert_eq!(model_name_of(Path::new("/m/ner.toml")), None);
+        assert_eq!(model_name_of(Path::new("/m/.hidden.wasm")), None);
+        assert_eq!(model_name_of(Path::new("/m/a b.wasm")), None);
+    }
+}

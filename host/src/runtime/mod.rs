@@ -1,0 +1,139 @@
+//! The WebAssembly runtime: one wasmtime `Engine` for the process, one pre-linked component
+//! per model, and a fresh sandboxed `Store` for every call.
+
+mod bindings;
+mod convert;
+mod model;
+mod output;
+mod state;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+pub use bindings::ModelInfo;
+pub use model::{CallError, CallInput, CallLimits, FitResult, GuestError, LoadedModel};
+pub use state::HostState;
+
+/// How often the epoch advances: a runaway guest is interrupted within one tick of its
+/// budget, and each tick costs one atomic increment.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Pooling allocator sizing. Slots are virtual memory reserved up front and committed on use,
+/// so generous counts cost address space, not RAM.
+mod pool {
+    /// Component instances alive at once across all models (= concurrent calls).
+    pub const TOTAL_COMPONENT_INSTANCES: u32 = 1000;
+    /// Core instances across all components: interpreted-language guests have ~10 each.
+    pub const TOTAL_CORE_INSTANCES: u32 = 4000;
+    /// Linear memories alive at once.
+    pub const TOTAL_MEMORIES: u32 = 2000;
+    /// Tables alive at once.
+    pub const TOTAL_TABLES: u32 = 2000;
+    /// Largest table at instantiation: CPython and SpiderMonkey guests need tens of thousands.
+    pub const TABLE_ELEMENTS: usize = 100_000;
+    /// Per-core-instance metadata (vmctx); large interpreted guests need more than the 1 MiB default.
+    pub const MAX_CORE_INSTANCE_SIZE: usize = 4 << 20;
+    /// Largest linear memory a slot can hold; per-model limits are enforced below this.
+    pub const MAX_MEMORY_SIZE: usize = 4 << 30;
+}
+
+/// The process-wide runtime: engine and linker shared by every model.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    linker: std::sync::Arc<Linker<HostState>>,
+    /// True when the pooling allocator is in use (reported by `GET /models`).
+    pub pooling: bool,
+}
+
+impl Runtime {
+    /// Builds the engine (pooling allocator when the machine allows it, on-demand otherwise),
+    /// links WASI p2 and the `wasml:model` imports, and starts the epoch ticker.
+    pub fn new() -> anyhow::Result<Self> {
+        let (engine, pooling) = match Engine::new(&engine_config(true)) {
+            Ok(engine) => (engine, true),
+            Err(err) => {
+                tracing::warn!(
+                    "pooling allocator unavailable ({err:#}); using on-demand allocation"
+                );
+                let engine = Engine::new(&engine_config(false))
+                    .map_err(|e| anyhow::anyhow!("{e:#}"))
+                    .context("creating the wasmtime engine")?;
+                (engine, false)
+            }
+        };
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| anyhow::anyhow!("{e:#}"))
+            .context("linking WASI")?;
+        bindings::ModelBindings::add_to_linker::<HostState, HasSelf<HostState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|e| anyhow::anyhow!("{e:#}"))
+        .context("linking the wasml:model imports")?;
+        start_epoch_ticker(&engine);
+        Ok(Self {
+            engine,
+            linker: std::sync::Arc::new(linker),
+            pooling,
+        })
+    }
+
+    /// Compiles a component and pre-links it. CPU-heavy (milliseconds for a small Rust
+    /// guest, seconds for an interpreter): call it off the async workers.
+    pub fn compile(&self, bytes: &[u8]) -> anyhow::Result<model::Compiled> {
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| anyhow::anyhow!("{e:#}"))
+            .context("not a valid WebAssembly component")?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| anyhow::anyhow!("{e:#}"))
+            .context("the component imports something the host does not provide")?;
+        let pre = bindings::ModelBindingsPre::new(pre)
+            .map_err(|e| anyhow::anyhow!("{e:#}"))
+            .context("the component does not implement the wasml:model world")?;
+        Ok(model::Compiled { pre })
+    }
+}
+
+fn engine_config(pooling: bool) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    if pooling {
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(pool::TOTAL_COMPONENT_INSTANCES)
+            .total_core_instances(pool::TOTAL_CORE_INSTANCES)
+            .total_memories(pool::TOTAL_MEMORIES)
+            .total_tables(pool::TOTAL_TABLES)
+            .total_stacks(pool::TOTAL_COMPONENT_INSTANCES)
+            .table_elements(pool::TABLE_ELEMENTS)
+            .max_core_instance_size(pool::MAX_CORE_INSTANCE_SIZE)
+            .max_memory_size(pool::MAX_MEMORY_SIZE);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] on a plain thread, until the engine is
+/// dropped. Guests check the epoch at loop headers and function entries.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("wasml-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(err) = spawned {
+        tracing::error!("cannot start the epoch ticker, guests will not time out: {err}");
+    }
+}

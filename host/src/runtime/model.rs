@@ -1,0 +1,318 @@
+//! A loaded model and the lifecycle of one call: fresh store, instantiate, call, classify.
+
+use std::time::{Duration, Instant};
+
+use wasmtime::{Store, UpdateDeadline};
+use wasmtime_wasi::WasiCtx;
+
+use super::bindings::{self as wit, ModelBindingsPre, ModelError, ModelInfo};
+use super::output::CapturedOutput;
+use super::state::{CallLimiter, HostState, truncate};
+use crate::labelconfig::LabelConfig;
+use crate::store::ScopedStore;
+
+/// A compiled, pre-linked component that has not been validated yet.
+pub struct Compiled {
+    pub(super) pre: ModelBindingsPre<HostState>,
+}
+
+/// Per-call resource budgets.
+#[derive(Debug, Clone)]
+pub struct CallLimits {
+    /// Total linear memory across the component's memories, in bytes.
+    pub memory_bytes: usize,
+    /// Wall-clock budget for `predict` and `info`.
+    pub predict_timeout: Duration,
+    /// Wall-clock budget for `fit`: training is allowed to take longer.
+    pub fit_timeout: Duration,
+    /// Captured stdout/stderr kept per stream per call, in bytes.
+    pub output_bytes: usize,
+}
+
+impl Default for CallLimits {
+    fn default() -> Self {
+        Self {
+            // Interpreted guests need 9-12 MiB to start; real models need room for data.
+            memory_bytes: 512 << 20,
+            // Label Studio waits 100 s for /predict; answer with a clear timeout before that.
+            predict_timeout: Duration::from_secs(60),
+            fit_timeout: Duration::from_secs(600),
+            output_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Why a guest call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The model returned its own error.
+    #[error("{0}")]
+    Guest(GuestError),
+    /// The guest trapped (panic, `unreachable`, out-of-bounds access...).
+    #[error("the model trapped: {0}")]
+    Trap(String),
+    /// The guest ran past its time budget.
+    #[error("the model ran longer than its {0:?} budget")]
+    Timeout(Duration),
+    /// The guest tried to grow its memory past the limit.
+    #[error("the model exceeded its memory limit of {0} bytes")]
+    MemoryLimit(usize),
+    /// The guest returned something that is not a valid answer.
+    #[error("the model returned an invalid answer: {0}")]
+    InvalidOutput(String),
+}
+
+/// A model's own error, from the WIT `model-error` variant.
+#[derive(Debug, Clone)]
+pub enum GuestError {
+    /// The input cannot be used by this model.
+    InvalidInput(String),
+    /// The label config lacks what the model needs.
+    UnsupportedConfig(String),
+    /// Anything else.
+    Internal(String),
+}
+
+impl std::fmt::Display for GuestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::InvalidInput(m) => write!(f, "invalid input: {m}"),
+            Self::UnsupportedConfig(m) => write!(f, "unsupported label config: {m}"),
+            Self::Internal(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl From<ModelError> for CallError {
+    fn from(err: ModelError) -> Self {
+        CallError::Guest(match err {
+            ModelError::InvalidInput(m) => GuestError::InvalidInput(m),
+            ModelError::UnsupportedConfig(m) => GuestError::UnsupportedConfig(m),
+            ModelError::Internal(m) => GuestError::Internal(m),
+        })
+    }
+}
+
+/// What `fit` returned.
+#[derive(Debug, Clone)]
+pub struct FitResult {
+    /// The model's result, parsed JSON.
+    pub result: serde_json::Value,
+    /// True when new trained state was committed.
+    pub trained: bool,
+}
+
+/// The inputs every call carries.
+pub struct CallInput<'a> {
+    /// Project id, empty when unknown.
+    pub project: &'a str,
+    /// Raw label config XML.
+    pub label_config_raw: &'a str,
+    /// Parsed label config.
+    pub label_config: &'a LabelConfig,
+    /// Version stamped on the answer.
+    pub model_version: &'a str,
+    /// `extra_params` from `/setup`.
+    pub extra_params: Option<&'a str>,
+}
+
+impl CallInput<'_> {
+    fn request(&self) -> wit::Request {
+        wit::Request {
+            project: self.project.to_owned(),
+            label_config: super::convert::label_config(self.label_config_raw, self.label_config),
+            model_version: self.model_version.to_owned(),
+            extra_params: self.extra_params.map(str::to_owned),
+        }
+    }
+}
+
+/// A validated model, ready to serve calls. Cheap to share; each call instantiates afresh.
+pub struct LoadedModel {
+    /// The model's name (file stem).
+    pub name: String,
+    /// What the model says about itself.
+    pub info: ModelInfo,
+    /// SHA-256 of the component file, hex.
+    pub component_hash: String,
+    /// Budgets for each call.
+    pub limits: CallLimits,
+    pre: ModelBindingsPre<HostState>,
+}
+
+/// Marker error raised from the epoch callback when a call's budget is spent.
+#[derive(Debug)]
+struct BudgetSpent;
+
+impl std::fmt::Display for BudgetSpent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("time budget spent")
+    }
+}
+
+impl std::error::Error for BudgetSpent {}
+
+impl LoadedModel {
+    /// Validates `compiled` by instantiating it and asking for its `info`: a component that
+    /// cannot start never becomes a loaded model.
+    pub async fn validate(
+        name: &str,
+        compiled: Compiled,
+        component_hash: String,
+        limits: CallLimits,
+        store: ScopedStore,
+    ) -> Result<Self, CallError> {
+        let mut model = Self {
+            name: name.to_owned(),
+            info: ModelInfo {
+                name: String::new(),
+                version: String::new(),
+                description: String::new(),
+                interactive: false,
+            },
+            component_hash,
+            limits,
+            pre: compiled.pre,
+        };
+        let timeout = model.limits.predict_timeout;
+        model.info = model
+            .run(store, timeout, async |bindings, store| {
+                bindings.call_info(store).await
+            })
+            .await?;
+        Ok(model)
+    }
+
+    /// Calls `predict`; returns one JSON slot per task.
+    pub async fn predict(
+        &self,
+        store: ScopedStore,
+        input: &CallInput<'_>,
+        tasks: &[String],
+        context: Option<&str>,
+    ) -> Result<Vec<String>, CallError> {
+        let request = input.request();
+        let slots = self
+            .run(
+                store,
+                self.limits.predict_timeout,
+                async |bindings, store| {
+                    bindings.call_predict(store, &request, tasks, context).await
+                },
+            )
+            .await??;
+        Ok(slots)
+    }
+
+    /// Calls `fit` with a webhook event and its payload.
+    pub async fn fit(
+        &self,
+        store: ScopedStore,
+        input: &CallInput<'_>,
+        event: &str,
+        payload: &str,
+    ) -> Result<FitResult, CallError> {
+        let request = input.request();
+        let outcome = self
+            .run(store, self.limits.fit_timeout, async |bindings, store| {
+                bindings.call_fit(store, &request, event, payload).await
+            })
+            .await??;
+        let result = if outcome.result.trim().is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&outcome.result)
+                .map_err(|e| CallError::InvalidOutput(format!("fit result is not JSON: {e}")))?
+        };
+        Ok(FitResult {
+            result,
+            trained: outcome.trained,
+        })
+    }
+
+    /// One call: a fresh sandboxed store, instantiation from the pre-linked component, the
+    /// call itself, then the guest's output to the log and any failure classified.
+    async fn run<R>(
+        &self,
+        store: ScopedStore,
+        timeout: Duration,
+        call: impl AsyncFnOnce(&wit::ModelBindings, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        let mut store = self.new_store(store, timeout);
+        let outcome = match self.pre.instantiate_async(&mut store).await {
+            Ok(bindings) => call(&bindings, &mut store).await,
+            Err(err) => Err(err),
+        };
+        self.flush_output(store.data());
+        outcome.map_err(|err| self.classify(&store, timeout, err))
+    }
+
+    fn new_store(&self, store: ScopedStore, timeout: Duration) -> Store<HostState> {
+        let stdout = CapturedOutput::new(self.limits.output_bytes);
+        let stderr = CapturedOutput::new(self.limits.output_bytes);
+        // Grants nothing: no preopened directories, no environment, no arguments, no network.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let state = HostState {
+            model: self.name.clone(),
+            wasi,
+            table: Default::default(),
+            limiter: CallLimiter::new(self.limits.memory_bytes),
+            store,
+            stdout,
+            stderr,
+        };
+        let mut store = Store::new(self.pre.engine(), state);
+        store.limiter(|state| &mut state.limiter);
+        let started = Instant::now();
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if started.elapsed() >= timeout {
+                Err(BudgetSpent.into())
+            } else {
+                // Yield to the executor each tick so one busy guest cannot starve the others.
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store
+    }
+
+    fn classify(
+        &self,
+        store: &Store<HostState>,
+        timeout: Duration,
+        err: wasmtime::Error,
+    ) -> CallError {
+        let detail = format!("{err:?}");
+        tracing::warn!(model = %self.name, "guest call failed: {detail}");
+        if err.downcast_ref::<BudgetSpent>().is_some() {
+            CallError::Timeout(timeout)
+        } else if store.data().limiter.memory_limit_hit {
+            CallError::MemoryLimit(self.limits.memory_bytes)
+        } else if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
+            CallError::Trap(trap.to_string())
+        } else {
+            // Host-side failures during the call (e.g. a guest passing invalid UTF-8); the
+            // first line is enough for the client, the rest went to the log above.
+            let first = format!("{err}");
+            CallError::Trap(truncate(&first, 200).to_owned())
+        }
+    }
+
+    fn flush_output(&self, state: &HostState) {
+        for (stream, output) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
+            let (text, dropped) = output.take();
+            for line in text.lines().filter(|l| !l.is_empty()) {
+                tracing::info!(target: "wasml::guest", model = %self.name, stream, "{line}");
+            }
+            if dropped > 0 {
+                tracing::warn!(target: "wasml::guest", model = %self.name, stream, dropped, "guest output over the cap was dropped");
+            }
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! The HTTP server: hyper connections, body limits, authentication, then [`App`].
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Body;
+use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::app::{App, Reply};
+use crate::auth::BasicAuth;
+use crate::error::ApiError;
+use crate::routes::{Route, route};
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Credentials required on every request, if set.
+    pub basic_auth: Option<BasicAuth>,
+}
+
+/// A slow client gets this long to send its request headers (slowloris defence).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client gets this long to send its whole body; Label Studio sends at LAN speed.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a shutdown waits for in-flight requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests
+/// finish (up to a grace period).
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    http: HttpSettings,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let http = Arc::new(http);
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(err) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!("accept failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let http = http.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let app = app.clone();
+            let http = http.clone();
+            async move { Ok::<_, Infallible>(handle(&app, &http, req, peer).await) }
+        });
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn.into_owned());
+        tokio::spawn(async move {
+            if let Err(err) = conn.await {
+                tracing::debug!(%peer, "connection closed: {err}");
+            }
+        });
+    }
+    tracing::info!("shutting down, waiting for in-flight requests");
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
+    }
+}
+
+/// Answers one request. Never fails: every error becomes a JSON answer.
+pub async fn handle<B>(
+    app: &App,
+    http: &HttpSettings,
+    req: Request<B>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>>
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let answer = answer(app, http, req).await;
+    let response = match answer {
+        Ok(reply) => json_response(reply.status, &reply.body),
+        Err(err) => error_response(&err),
+    };
+    tracing::info!(
+        %peer, %method, path, status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1000.0, "request"
+    );
+    response
+}
+
+async fn answer<B>(app: &App, http: &HttpSettings, req: Request<B>) -> Result<Reply, ApiError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    if let Some(auth) = &http.basic_auth {
+        let header = req.headers().get(hyper::header::AUTHORIZATION);
+        if !auth.accepts(header.map(HeaderValue::as_bytes)) {
+            return Err(ApiError::Unauthorized);
+        }
+    }
+    let route = route(req.method(), req.uri().path())?;
+    let body = if req.method() == Method::POST {
+        check_content_type(&req)?;
+        read_body(req.into_body(), http.max_body_bytes).await?
+    } else {
+        Bytes::new()
+    };
+    match route {
+        Route::ListModels => Ok(app.list_models()),
+        Route::Model { model, endpoint } => app.model_endpoint(&model, endpoint, &body).await,
+    }
+}
+
+/// Accepts JSON, or no content type at all (hand-written `curl` calls); refuses the rest.
+fn check_content_type<B>(req: &Request<B>) -> Result<(), ApiError> {
+    let Some(value) = req.headers().get(CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or("(not text)");
+    let mime = text
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if mime == "application/json" || mime.ends_with("+json") {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(text.to_owned()))
+    }
+}
+
+async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, ApiError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    if body.size_hint().lower() > limit as u64 {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let collected = tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, limit).collect())
+        .await
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "request body not received within {BODY_READ_TIMEOUT:?}"
+            ))
+        })?;
+    match collected {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+            Err(ApiError::PayloadTooLarge(limit))
+        }
+        Err(err) => Err(ApiError::BadRequest(format!(
+            "could not read the request body: {err}"
+        ))),
+    }
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn error_response(err: &ApiError) -> Response<Full<Bytes>> {
+    let mut response = json_response(err.status(), &err.body());
+    let headers = response.headers_mut();
+    match err {
+        ApiError::Unauthorized => {
+            headers.insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"wasml\""),
+            );
+        }
+        ApiError::ModelUnavailable { retry_after, .. } => {
+            headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        _ => {}
+    }
+    response
+}
