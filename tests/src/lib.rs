@@ -1,1 +1,282 @@
-//! tests
+//! Test harness: starts the real `wasml` binary on `127.0.0.1:0` with components built from
+//! source (see `build.rs`) and talks to it over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+include!(concat!(env!("OUT_DIR"), "/components.rs"));
+
+/// How long a host may take to print its address: first runs compile models in debug builds.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long models may take to become ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The path of a file under `tests/data/`.
+pub fn data_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(relative)
+}
+
+/// The text of a file under `tests/data/`.
+pub fn data(relative: &str) -> String {
+    let path = data_path(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The path of an example model built from source.
+pub fn example_model(name: &str) -> PathBuf {
+    Path::new(MODELS_DIR).join(format!("{name}.wasm"))
+}
+
+/// Configures a host before starting it.
+pub struct HostBuilder {
+    bin: PathBuf,
+    models: Vec<(String, PathBuf)>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    data_dir: Option<tempfile::TempDir>,
+}
+
+impl HostBuilder {
+    /// A host running the binary at `bin` (pass `env!("CARGO_BIN_EXE_wasml-host-under-test")`).
+    pub fn new(bin: &str) -> Self {
+        Self {
+            bin: bin.into(),
+            models: Vec::new(),
+            args: Vec::new(),
+            env: Vec::new(),
+            data_dir: None,
+        }
+    }
+
+    /// Serves the example model `name` under its own name.
+    pub fn example(self, name: &str) -> Self {
+        let path = example_model(name);
+        self.model(name, &path)
+    }
+
+    /// Serves the component at `path` as model `name`.
+    pub fn model(mut self, name: &str, path: &Path) -> Self {
+        self.models.push((name.to_owned(), path.to_owned()));
+        self
+    }
+
+    /// Adds command-line arguments after `serve`.
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Starts the host and waits until it listens.
+    pub fn start(self) -> Host {
+        let models_dir = tempfile::tempdir().expect("models dir");
+        for (name, path) in &self.models {
+            let dest = models_dir.path().join(format!("{name}.wasm"));
+            std::fs::copy(path, &dest).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+        let data_dir = match self.data_dir {
+            Some(dir) => dir,
+            None => tempfile::tempdir().expect("data dir"),
+        };
+        let mut command = Command::new(&self.bin);
+        command
+            .arg("serve")
+            .arg("--models")
+            .arg(models_dir.path())
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(&self.args)
+            .env_remove("BASIC_AUTH_USER")
+            .env_remove("BASIC_AUTH_PASS")
+            .env("LOG_LEVEL", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start the host");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (addr_tx, addr_rx) = mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on http://").nth(1) {
+                    let _ = addr_tx.send(addr.trim().to_owned());
+                }
+                sink.lock().expect("log lock").push(line);
+            }
+        });
+        let addr = match addr_rx.recv_timeout(START_TIMEOUT) {
+            Ok(addr) => addr.parse().expect("address"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "host did not start:\n{}",
+                    logs.lock().expect("log lock").join("\n")
+                );
+            }
+        };
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        Host {
+            child,
+            addr,
+            logs,
+            agent,
+            models_dir,
+            data_dir,
+        }
+    }
+}
+
+/// A running host, killed when dropped.
+pub struct Host {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    logs: Arc<Mutex<Vec<String>>>,
+    agent: ureq::Agent,
+    /// Its models folder.
+    pub models_dir: tempfile::TempDir,
+    /// Its data folder.
+    pub data_dir: tempfile::TempDir,
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Body parsed as JSON (`Value::Null` plus a panic-free check: see `raw`).
+    pub body: Value,
+    /// Body text.
+    pub raw: String,
+    /// Response headers, lower-case names.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    /// The header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Host {
+    /// `http://addr{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Reply {
+        Self::reply(self.agent.get(&self.url(path)).call())
+    }
+
+    /// `POST path` with a JSON body given as text.
+    pub fn post(&self, path: &str, body: &str) -> Reply {
+        self.post_with(path, body, &[("Content-Type", "application/json")])
+    }
+
+    /// `POST path` with a JSON value.
+    pub fn post_json(&self, path: &str, body: &Value) -> Reply {
+        self.post(path, &body.to_string())
+    }
+
+    /// `POST path` with a body and headers.
+    pub fn post_with(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.agent.post(&self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::reply(request.send(body))
+    }
+
+    /// Sends a request with any method.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path));
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder.body(()).expect("request");
+        Self::reply(self.agent.run(request))
+    }
+
+    fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+        let mut response = result.expect("HTTP exchange");
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let raw = response.body_mut().read_to_string().expect("body");
+        let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+        Reply {
+            status,
+            body,
+            raw,
+            headers,
+        }
+    }
+
+    /// Waits until no model is loading; returns `GET /models`.
+    pub fn wait_ready(&self) -> Value {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            let models = self.get("/models").body;
+            let loading = models["models"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|m| m["state"] == "loading"));
+            if !loading {
+                return models;
+            }
+            assert!(Instant::now() < deadline, "models still loading: {models}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything the host logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().expect("log lock").join("\n")
+    }
+
+    /// True when the host process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
