@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Environment a nested cargo must not inherit from the outer build: it would apply host
-/// flags to the wasm build or fight over the outer jobserver.
-const OUTER_CARGO_ENV: [&str; 6] = [
+/// flags to the wasm build, fight over the outer jobserver, or (under `cargo clippy`) lint
+/// the guests with the workspace's `-D warnings`.
+const OUTER_CARGO_ENV: [&str; 8] = [
+    "RUSTC_WORKSPACE_WRAPPER",
+    "CLIPPY_ARGS",
     "CARGO_ENCODED_RUSTFLAGS",
     "RUSTFLAGS",
     "CARGO_BUILD_RUSTFLAGS",

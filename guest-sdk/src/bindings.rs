@@ -2,7 +2,7 @@
 //! `export!` macro is the only user of these.
 
 // Generated code: documented in the WIT file it comes from.
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::too_many_arguments)]
 
 wit_bindgen::generate!({
     path: "../wit",

@@ -19,7 +19,11 @@ impl Model for SubstringMatching {
         "Labels every occurrence of the text span the user just labeled (interactive).";
     const INTERACTIVE: bool = true;
 
-    fn predict(call: &Call, tasks: &[Task], context: Option<&Context>) -> Result<Vec<Prediction>, Error> {
+    fn predict(
+        call: &Call,
+        tasks: &[Task],
+        context: Option<&Context>,
+    ) -> Result<Vec<Prediction>, Error> {
         let Some(context) = context.filter(|c| !c.result.is_empty()) else {
             // Not interactive: nothing to match yet, but still one slot per task.
             return Ok(tasks.iter().map(|_| Prediction::empty()).collect());
@@ -35,8 +39,12 @@ impl Model for SubstringMatching {
 fn matches_in_task(call: &Call, task: &Task, context: &Context) -> Result<Prediction, Error> {
     let mut result = Vec::new();
     for selected in &context.result {
-        let Some(span) = selected.span() else { continue };
-        let Some(label) = span.labels.first() else { continue };
+        let Some(span) = selected.span() else {
+            continue;
+        };
+        let Some(label) = span.labels.first() else {
+            continue;
+        };
         let Some(control) = call.label_config.control(&selected.from_name) else {
             continue;
         };

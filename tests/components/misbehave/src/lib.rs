@@ -7,15 +7,21 @@
 
 wit_bindgen::generate!({ path: "../../../wit", world: "model" });
 
-
 struct Misbehave;
 
 fn action(tasks: &[String]) -> String {
     let first = tasks.first().map(String::as_str).unwrap_or_default();
     // Crude on purpose: no JSON crate, the tests control the exact text.
     for name in [
-        "panic", "invalid-input", "error", "wrong-count", "not-json", "no-result", "print",
-        "remember", "recall",
+        "panic",
+        "invalid-input",
+        "error",
+        "wrong-count",
+        "not-json",
+        "no-result",
+        "print",
+        "remember",
+        "recall",
     ] {
         if first.contains(&format!("\"action\":\"{name}\"")) {
             return name.to_owned();
@@ -34,8 +40,17 @@ impl Guest for Misbehave {
         }
     }
 
-    fn predict(_: Request, tasks: Vec<String>, _: Option<String>) -> Result<Vec<String>, ModelError> {
-        let ok = || tasks.iter().map(|_| r#"{"result": []}"#.to_owned()).collect();
+    fn predict(
+        _: Request,
+        tasks: Vec<String>,
+        _: Option<String>,
+    ) -> Result<Vec<String>, ModelError> {
+        let ok = || {
+            tasks
+                .iter()
+                .map(|_| r#"{"result": []}"#.to_owned())
+                .collect()
+        };
         match action(&tasks).as_str() {
             "panic" => panic!("misbehave was asked to panic"),
             "error" => Err(ModelError::Internal("asked to fail".into())),
@@ -74,13 +89,18 @@ impl Guest for Misbehave {
         if event == "START_TRAINING" {
             panic!("misbehave cannot train");
         }
-        Ok(FitOutcome { result: "{\"seen\": true}".into(), trained: false })
+        Ok(FitOutcome {
+            result: "{\"seen\": true}".into(),
+            trained: false,
+        })
     }
 }
 
 /// The text between the first `start` and the following `end` (empty when absent).
 fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
-    let Some(from) = text.find(start).map(|i| i + start.len()) else { return "" };
+    let Some(from) = text.find(start).map(|i| i + start.len()) else {
+        return "";
+    };
     let to = text[from..].find(end).map_or(text.len(), |i| from + i);
     &text[from..to]
 }
