@@ -222,14 +222,7 @@ impl App {
                 .unwrap_or_default(),
         };
         let model = self.ready(name)?;
-        let settings = self.projects.get(name, &project);
-        let raw_config = request
-            .label_config
-            .or(settings.label_config)
-            .unwrap_or_default();
-        let config = LabelConfig::parse(&raw_config)
-            .map_err(|e| ApiError::InvalidLabelConfig(e.to_string()))?;
-        let version = self.version_for(&model, &project);
+        let call = self.prepare(&model, project, request.label_config)?;
         let tasks: Vec<String> = request
             .tasks
             .iter()
@@ -239,23 +232,16 @@ impl App {
             .params
             .and_then(|p| p.context)
             .map(|c| Value::Object(c).to_string());
-        let input = CallInput {
-            project: &project,
-            label_config_raw: &raw_config,
-            label_config: &config,
-            model_version: &version,
-            extra_params: settings.extra_params.as_deref(),
-        };
         let started = std::time::Instant::now();
         let outcome = model
             .predict(
-                self.scoped(name, &project),
-                &input,
+                call.store.clone(),
+                &call.input(),
                 &tasks,
                 context.as_deref(),
             )
             .await
-            .and_then(|slots| stamp_slots(&slots, tasks.len(), &version));
+            .and_then(|slots| stamp_slots(&slots, tasks.len(), &call.version));
         self.metrics
             .record_predict(name, tasks.len(), started.elapsed(), outcome.is_ok());
         let results = outcome.map_err(|error| ApiError::Model {
@@ -263,7 +249,7 @@ impl App {
             error,
         })?;
         Ok(Reply::ok(
-            json!({"results": results, "model_version": version}),
+            json!({"results": results, "model_version": call.version}),
         ))
     }
 
@@ -277,30 +263,12 @@ impl App {
         let project =
             api::project_id(project_field.and_then(|p| p.id.as_ref()))?.unwrap_or_default();
         let model = self.ready(name)?;
-        let settings = self.projects.get(name, &project);
-        let raw_config = project_field
-            .and_then(|p| p.label_config.clone())
-            .or(settings.label_config)
-            .unwrap_or_default();
-        let config = LabelConfig::parse(&raw_config)
-            .map_err(|e| ApiError::InvalidLabelConfig(e.to_string()))?;
-        let version = self.version_for(&model, &project);
+        let label_config = project_field.and_then(|p| p.label_config.clone());
+        let call = self.prepare(&model, project, label_config)?;
         let payload = std::str::from_utf8(body)
             .map_err(|_| ApiError::BadRequest("request body is not UTF-8".into()))?;
-        let input = CallInput {
-            project: &project,
-            label_config_raw: &raw_config,
-            label_config: &config,
-            model_version: &version,
-            extra_params: settings.extra_params.as_deref(),
-        };
         let outcome = model
-            .fit(
-                self.scoped(name, &project),
-                &input,
-                &request.action,
-                payload,
-            )
+            .fit(call.store.clone(), &call.input(), &request.action, payload)
             .await;
         self.metrics.record_fit(name, outcome.is_ok());
         let fit = outcome.map_err(|error| ApiError::Model {
@@ -309,7 +277,7 @@ impl App {
         })?;
         if fit.trained {
             self.projects
-                .update(name, &project, |settings| settings.generation += 1);
+                .update(name, &call.project, |settings| settings.generation += 1);
         }
         Ok(Reply {
             status: hyper::StatusCode::CREATED,
@@ -317,14 +285,56 @@ impl App {
         })
     }
 
-    fn scoped(&self, model: &str, project: &str) -> ScopedStore {
-        ScopedStore::new(
+    /// Everything a guest call needs for `project`: the label config from the request, else
+    /// from `/setup` (a broken one is the client's error, 400), the project's extra params,
+    /// its model version and its slice of the store.
+    fn prepare(
+        &self,
+        model: &LoadedModel,
+        project: String,
+        label_config: Option<String>,
+    ) -> Result<PreparedCall, ApiError> {
+        let settings = self.projects.get(&model.name, &project);
+        let raw_config = label_config.or(settings.label_config).unwrap_or_default();
+        let config = LabelConfig::parse(&raw_config)
+            .map_err(|e| ApiError::InvalidLabelConfig(e.to_string()))?;
+        let store = ScopedStore::new(
             self.store.clone(),
             StoreScope {
-                model: model.to_owned(),
-                project: project.to_owned(),
+                model: model.name.clone(),
+                project: project.clone(),
             },
-        )
+        );
+        Ok(PreparedCall {
+            version: self.version_for(model, &project),
+            project,
+            raw_config,
+            config,
+            extra_params: settings.extra_params,
+            store,
+        })
+    }
+}
+
+/// The owned inputs of one guest call; see [`App::prepare`].
+struct PreparedCall {
+    project: String,
+    raw_config: String,
+    config: LabelConfig,
+    version: String,
+    extra_params: Option<String>,
+    store: ScopedStore,
+}
+
+impl PreparedCall {
+    fn input(&self) -> CallInput<'_> {
+        CallInput {
+            project: &self.project,
+            label_config_raw: &self.raw_config,
+            label_config: &self.config,
+            model_version: &self.version,
+            extra_params: self.extra_params.as_deref(),
+        }
     }
 }
 
