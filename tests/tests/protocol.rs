@@ -364,28 +364,24 @@ fn store_is_scoped_per_model_and_project() {
         });
         host.post_json(&format!("/models/{model}/predict"), &body)
     };
+    let recalled = |model: &str, project: &str| {
+        call(model, project, "recall").body["results"][0]["recalled"].clone()
+    };
     assert_eq!(call("a", "1", "remember").status, 200);
+    assert_eq!(recalled("a", "1"), "a-1");
     assert_eq!(
-        call("a", "1", "recall").body["results"][0]["recalled"],
-        "a-1"
+        recalled("a", "2"),
+        Value::Null,
+        "another project of the same model"
     );
     assert_eq!(
-        call("a", "2", "recall").body["results"][0]["recalled"],
-        Value::Null
-    );
-    assert_eq!(
-        call("b", "1", "recall").body["results"][0]["recalled"],
-        Value::Null
+        recalled("b", "1"),
+        Value::Null,
+        "another model, same project"
     );
     assert_eq!(call("b", "1", "remember").status, 200);
-    assert_eq!(
-        call("a", "1", "recall").body["results"][0]["recalled"],
-        "a-1"
-    );
-    assert_eq!(
-        call("b", "1", "recall").body["results"][0]["recalled"],
-        "b-1"
-    );
+    assert_eq!(recalled("a", "1"), "a-1");
+    assert_eq!(recalled("b", "1"), "b-1");
 }
 
 #[test]
