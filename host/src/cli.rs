@@ -9,11 +9,13 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::app::App;
 use crate::auth::BasicAuth;
+use crate::jobs::{FitRunner, Jobs};
 use crate::labelconfig::LabelConfig;
+use crate::projects::Projects;
 use crate::registry::{self, Registry};
 use crate::runtime::{CallLimits, Runtime};
 use crate::server::{self, HttpSettings};
-use crate::store::{MemoryStore, ModelStore};
+use crate::store::{MemoryStore, ModelStore, RedbStore};
 
 /// Serve WebAssembly models to Label Studio over its ML backend protocol.
 #[derive(Debug, Parser)]
@@ -65,6 +67,33 @@ pub struct ServeArgs {
     /// Basic auth password.
     #[arg(long, env = "BASIC_AUTH_PASS", hide_env_values = true)]
     pub basic_auth_pass: Option<String>,
+    /// Where models' keys, project settings and training jobs live: `redb` (a file in the
+    /// data dir, survives restarts) or `memory` (lost on exit; for experiments).
+    #[arg(long, env = "WASML_STORE", value_enum, default_value_t = StoreKind::Redb)]
+    pub store: StoreKind,
+    /// How long a webhook waits for `fit` before answering 202 with a job to poll, in
+    /// milliseconds. Label Studio gives up on a webhook after 1 s.
+    #[arg(long, env = "WASML_FIT_WAIT_MS", default_value_t = 500)]
+    pub fit_wait_ms: u64,
+    /// Wall-clock budget of one `predict` call, in seconds.
+    #[arg(long, env = "WASML_PREDICT_TIMEOUT_SECS", default_value_t = 60)]
+    pub predict_timeout_secs: u64,
+    /// Wall-clock budget of one `fit` call, in seconds.
+    #[arg(long, env = "WASML_FIT_TIMEOUT_SECS", default_value_t = 600)]
+    pub fit_timeout_secs: u64,
+    /// Most `fit` calls running at once across all models and projects (default: one per
+    /// CPU core).
+    #[arg(long, env = "WASML_MAX_CONCURRENT_FITS")]
+    pub max_concurrent_fits: Option<usize>,
+}
+
+/// A store backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StoreKind {
+    /// `<data-dir>/store.redb`.
+    Redb,
+    /// In memory.
+    Memory,
 }
 
 /// Runs the command line; the binary's `main` is this.
@@ -124,14 +153,28 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let found = registry::scan_models(&args.models)
         .with_context(|| format!("cannot read the models folder {}", args.models.display()))?;
     let runtime = Runtime::new()?;
-    let store: Arc<dyn ModelStore> = Arc::new(MemoryStore::default());
+    let store: Arc<dyn ModelStore> = match args.store {
+        StoreKind::Redb => Arc::new(RedbStore::open(&args.data_dir.join("store.redb"))?),
+        StoreKind::Memory => Arc::new(MemoryStore::default()),
+    };
+    tracing::info!("store: {}", store.describe());
+    let max_fits = args.max_concurrent_fits.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let (jobs, resume) = Jobs::load(store.clone(), max_fits).await?;
     let app = Arc::new(App {
         registry: Registry::default(),
         runtime,
+        projects: Projects::load(store.clone()).await?,
+        jobs: Arc::new(jobs),
+        fit_wait: std::time::Duration::from_millis(args.fit_wait_ms),
         store,
-        projects: Default::default(),
         metrics: Default::default(),
-        limits: CallLimits::default(),
+        limits: CallLimits {
+            predict_timeout: std::time::Duration::from_secs(args.predict_timeout_secs),
+            fit_timeout: std::time::Duration::from_secs(args.fit_timeout_secs),
+            ..CallLimits::default()
+        },
         default_model: args.default_model.clone(),
     });
     if let Some(default) = &args.default_model
@@ -143,6 +186,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     start_loading(&app, found);
+    // Jobs acknowledged before a restart run now (they wait for their model to load).
+    for key in resume {
+        let runner: Arc<dyn FitRunner> = app.clone();
+        app.jobs.spawn_worker(key, runner);
+    }
     let addr: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
         .with_context(|| format!("invalid listen address {}:{}", args.host, args.port))?;

@@ -9,6 +9,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod error;
+pub mod jobs;
 pub mod labelconfig;
 pub mod metrics;
 pub mod projects;

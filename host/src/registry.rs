@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use sha2::{Digest, Sha256};
 
 use crate::runtime::{CallLimits, LoadedModel, Runtime};
-use crate::store::{ModelStore, ScopedStore, StoreScope};
+use crate::store::{CallStore, ModelStore, StoreScope};
 
 /// Where a model is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -135,7 +135,7 @@ pub async fn load_model(
         model: name.to_owned(),
         project: String::new(),
     };
-    LoadedModel::validate(name, compiled, hash, limits, ScopedStore::new(store, scope))
+    LoadedModel::validate(name, compiled, hash, limits, CallStore::new(store, scope))
         .await
         .map_err(|e| anyhow::anyhow!("the component failed to start: {e}"))
 }

@@ -19,6 +19,10 @@ pub enum Endpoint {
     Metrics,
     /// `GET /versions`.
     Versions,
+    /// `GET /jobs`: the model's newest training jobs.
+    Jobs,
+    /// `GET /jobs/<id>`: one training job.
+    Job(u64),
 }
 
 impl Endpoint {
@@ -30,13 +34,16 @@ impl Endpoint {
             "webhook" => Self::Webhook,
             "metrics" => Self::Metrics,
             "versions" => Self::Versions,
+            "jobs" => Self::Jobs,
             _ => return None,
         })
     }
 
     fn method(self) -> (&'static str, Method) {
         match self {
-            Self::Health | Self::Metrics | Self::Versions => ("GET", Method::GET),
+            Self::Health | Self::Metrics | Self::Versions | Self::Jobs | Self::Job(_) => {
+                ("GET", Method::GET)
+            }
             Self::Setup | Self::Predict | Self::Webhook => ("POST", Method::POST),
         }
     }
@@ -77,6 +84,13 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["models"] => Some(Route::ListModels),
         ["models", name] => model_route(ModelRef::Named(model_name(name)?), ""),
         ["models", name, segment] => model_route(ModelRef::Named(model_name(name)?), segment),
+        ["models", name, "jobs", id] => {
+            let model = ModelRef::Named(model_name(name)?);
+            id.parse().ok().map(|id| Route::Model {
+                model,
+                endpoint: Endpoint::Job(id),
+            })
+        }
         [segment] => model_route(ModelRef::Default, segment),
         _ => None,
     };
@@ -158,6 +172,16 @@ mod tests {
             ok(Method::POST, "/models/a.b-c_d/setup"),
             named("a.b-c_d", Endpoint::Setup)
         );
+        assert_eq!(
+            ok(Method::GET, "/models/ner/jobs"),
+            named("ner", Endpoint::Jobs)
+        );
+        assert_eq!(
+            ok(Method::GET, "/models/ner/jobs/42"),
+            named("ner", Endpoint::Job(42))
+        );
+        assert!(route(&Method::GET, "/models/ner/jobs/x").is_err());
+        assert!(route(&Method::POST, "/models/ner/jobs/1").is_err());
         assert_eq!(ok(Method::GET, "/models"), Route::ListModels);
         assert_eq!(ok(Method::GET, "/models/"), Route::ListModels);
         assert_eq!(

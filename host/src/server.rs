@@ -91,7 +91,7 @@ pub async fn serve(
 
 /// Answers one request. Never fails: every error becomes a JSON answer.
 pub async fn handle<B>(
-    app: &App,
+    app: &Arc<App>,
     http: &HttpSettings,
     req: Request<B>,
     peer: SocketAddr,
@@ -115,7 +115,7 @@ where
     response
 }
 
-async fn answer<B>(app: &App, http: &HttpSettings, req: Request<B>) -> Result<Reply, ApiError>
+async fn answer<B>(app: &Arc<App>, http: &HttpSettings, req: Request<B>) -> Result<Reply, ApiError>
 where
     B: Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,

@@ -8,7 +8,7 @@ use serde_json::json;
 use wasml::labelconfig::LabelConfig;
 use wasml::registry::load_model;
 use wasml::runtime::{CallInput, CallLimits, Runtime};
-use wasml::store::{MemoryStore, ModelStore, ScopedStore, StoreScope};
+use wasml::store::{CallStore, MemoryStore, ModelStore, StoreScope};
 
 const CONFIG: &str = r#"<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"#;
 
@@ -49,7 +49,7 @@ fn predict(c: &mut Criterion) {
                     };
                     model
                         .predict(
-                            ScopedStore::new(store.clone(), scope.clone()),
+                            CallStore::new(store.clone(), scope.clone()),
                             &input,
                             task_json,
                             None,

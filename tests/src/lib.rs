@@ -41,7 +41,7 @@ pub struct HostBuilder {
     models: Vec<(String, PathBuf)>,
     args: Vec<String>,
     env: Vec<(String, String)>,
-    data_dir: Option<tempfile::TempDir>,
+    data_dir: Option<PathBuf>,
 }
 
 impl HostBuilder {
@@ -74,6 +74,13 @@ impl HostBuilder {
         self
     }
 
+    /// Uses `dir` as the data directory (kept after the host stops), so a second host can
+    /// start on the same state.
+    pub fn data_dir(mut self, dir: &Path) -> Self {
+        self.data_dir = Some(dir.to_owned());
+        self
+    }
+
     /// Sets an environment variable.
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
@@ -87,22 +94,26 @@ impl HostBuilder {
             let dest = models_dir.path().join(format!("{name}.wasm"));
             std::fs::copy(path, &dest).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         }
-        let data_dir = match self.data_dir {
-            Some(dir) => dir,
-            None => tempfile::tempdir().expect("data dir"),
-        };
+        let own_data_dir = tempfile::tempdir().expect("data dir");
+        let data_dir = self
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| own_data_dir.path().to_owned());
         let mut command = Command::new(&self.bin);
         command
             .arg("serve")
             .arg("--models")
             .arg(models_dir.path())
             .arg("--data-dir")
-            .arg(data_dir.path())
+            .arg(&data_dir)
             .args(["--host", "127.0.0.1", "--port", "0"])
             .args(&self.args)
             .env_remove("BASIC_AUTH_USER")
             .env_remove("BASIC_AUTH_PASS")
             .env("LOG_LEVEL", "info")
+            // Machines running tests are slow and shared: give `fit` time to answer in the
+            // webhook unless a test asks for background answers (`--fit-wait-ms`).
+            .env("WASML_FIT_WAIT_MS", "10000")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -142,6 +153,7 @@ impl HostBuilder {
             agent,
             models_dir,
             data_dir,
+            _own_data_dir: own_data_dir,
         }
     }
 }
@@ -156,7 +168,8 @@ pub struct Host {
     /// Its models folder.
     pub models_dir: tempfile::TempDir,
     /// Its data folder.
-    pub data_dir: tempfile::TempDir,
+    pub data_dir: PathBuf,
+    _own_data_dir: tempfile::TempDir,
 }
 
 /// An HTTP answer.
@@ -201,6 +214,22 @@ impl Host {
     /// `POST path` with a JSON value.
     pub fn post_json(&self, path: &str, body: &Value) -> Reply {
         self.post(path, &body.to_string())
+    }
+
+    /// `POST path` with a JSON value; `None` when the exchange itself fails (e.g. the host
+    /// is gone).
+    pub fn try_post_json(&self, path: &str, body: &Value) -> Option<Reply> {
+        let request = self
+            .agent
+            .post(&self.url(path))
+            .header("Content-Type", "application/json");
+        let response = request.send(body.to_string()).ok()?;
+        Some(Self::reply(Ok(response)))
+    }
+
+    /// The host's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `POST path` with a body and headers.
@@ -266,6 +295,13 @@ impl Host {
     /// Everything the host logged so far.
     pub fn logs(&self) -> String {
         self.logs.lock().expect("log lock").join("\n")
+    }
+
+    /// Kills the host with SIGKILL (no chance to clean up), as a crash would, and waits for
+    /// it to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// True when the host process is still running.

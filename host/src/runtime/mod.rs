@@ -14,7 +14,9 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use bindings::ModelInfo;
-pub use model::{CallError, CallInput, CallLimits, FitResult, GuestError, LoadedModel};
+pub use model::{
+    CallError, CallInput, CallLimits, CallOutcome, FitResult, GuestError, LoadedModel,
+};
 pub use state::HostState;
 
 /// How often the epoch advances: a runaway guest is interrupted within one tick of its

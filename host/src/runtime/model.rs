@@ -9,7 +9,7 @@ use super::bindings::{self as wit, ModelBindingsPre, ModelError, ModelInfo};
 use super::output::CapturedOutput;
 use super::state::{CallLimiter, HostState, truncate};
 use crate::labelconfig::LabelConfig;
-use crate::store::ScopedStore;
+use crate::store::CallStore;
 
 /// A compiled, pre-linked component that has not been validated yet.
 pub struct Compiled {
@@ -102,6 +102,15 @@ pub struct FitResult {
     pub trained: bool,
 }
 
+/// A successful call's answer and its pending store writes, for the caller to commit
+/// (possibly together with host records) or drop.
+pub struct CallOutcome<T> {
+    /// What the guest returned.
+    pub value: T,
+    /// The call's store with its uncommitted writes.
+    pub store: CallStore,
+}
+
 /// The inputs every call carries.
 pub struct CallInput<'a> {
     /// Project id, empty when unknown.
@@ -160,7 +169,7 @@ impl LoadedModel {
         compiled: Compiled,
         component_hash: String,
         limits: CallLimits,
-        store: ScopedStore,
+        store: CallStore,
     ) -> Result<Self, CallError> {
         let mut model = Self {
             name: name.to_owned(),
@@ -175,24 +184,26 @@ impl LoadedModel {
             pre: compiled.pre,
         };
         let timeout = model.limits.predict_timeout;
+        // `info` has no business writing: its writes are dropped.
         model.info = model
             .run(store, timeout, async |bindings, store| {
                 bindings.call_info(store).await
             })
-            .await?;
+            .await?
+            .value;
         Ok(model)
     }
 
     /// Calls `predict`; returns one JSON slot per task.
     pub async fn predict(
         &self,
-        store: ScopedStore,
+        store: CallStore,
         input: &CallInput<'_>,
         tasks: &[String],
         context: Option<&str>,
-    ) -> Result<Vec<String>, CallError> {
+    ) -> Result<CallOutcome<Vec<String>>, CallError> {
         let request = input.request();
-        let slots = self
+        let outcome = self
             .run(
                 store,
                 self.limits.predict_timeout,
@@ -200,33 +211,40 @@ impl LoadedModel {
                     bindings.call_predict(store, &request, tasks, context).await
                 },
             )
-            .await??;
-        Ok(slots)
+            .await?;
+        Ok(CallOutcome {
+            value: outcome.value?,
+            store: outcome.store,
+        })
     }
 
     /// Calls `fit` with a webhook event and its payload.
     pub async fn fit(
         &self,
-        store: ScopedStore,
+        store: CallStore,
         input: &CallInput<'_>,
         event: &str,
         payload: &str,
-    ) -> Result<FitResult, CallError> {
+    ) -> Result<CallOutcome<FitResult>, CallError> {
         let request = input.request();
-        let outcome = self
+        let CallOutcome { value, store } = self
             .run(store, self.limits.fit_timeout, async |bindings, store| {
                 bindings.call_fit(store, &request, event, payload).await
             })
-            .await??;
+            .await?;
+        let outcome = value?;
         let result = if outcome.result.trim().is_empty() {
             serde_json::Value::Null
         } else {
             serde_json::from_str(&outcome.result)
                 .map_err(|e| CallError::InvalidOutput(format!("fit result is not JSON: {e}")))?
         };
-        Ok(FitResult {
-            result,
-            trained: outcome.trained,
+        Ok(CallOutcome {
+            value: FitResult {
+                result,
+                trained: outcome.trained,
+            },
+            store,
         })
     }
 
@@ -234,20 +252,26 @@ impl LoadedModel {
     /// call itself, then the guest's output to the log and any failure classified.
     async fn run<R>(
         &self,
-        store: ScopedStore,
+        store: CallStore,
         timeout: Duration,
         call: impl AsyncFnOnce(&wit::ModelBindings, &mut Store<HostState>) -> wasmtime::Result<R>,
-    ) -> Result<R, CallError> {
+    ) -> Result<CallOutcome<R>, CallError> {
         let mut store = self.new_store(store, timeout);
         let outcome = match self.pre.instantiate_async(&mut store).await {
             Ok(bindings) => call(&bindings, &mut store).await,
             Err(err) => Err(err),
         };
         self.flush_output(store.data());
-        outcome.map_err(|err| self.classify(&store, timeout, err))
+        match outcome {
+            Ok(value) => Ok(CallOutcome {
+                value,
+                store: store.into_data().store,
+            }),
+            Err(err) => Err(self.classify(&store, timeout, err)),
+        }
     }
 
-    fn new_store(&self, store: ScopedStore, timeout: Duration) -> Store<HostState> {
+    fn new_store(&self, store: CallStore, timeout: Duration) -> Store<HostState> {
         let stdout = CapturedOutput::new(self.limits.output_bytes);
         let stderr = CapturedOutput::new(self.limits.output_bytes);
         // Grants nothing: no preopened directories, no environment, no arguments, no network.

@@ -6,7 +6,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::{LogHost, LogLevel, StoreError, StoreHost, TypesHost};
 use super::output::CapturedOutput;
-use crate::store::{ScopedStore, StoreFailure};
+use crate::store::{CallStore, StoreFailure};
 
 /// Everything a guest can reach during one call.
 pub struct HostState {
@@ -18,8 +18,8 @@ pub struct HostState {
     pub(crate) table: ResourceTable,
     /// Memory and table growth limits.
     pub(crate) limiter: CallLimiter,
-    /// The (model, project) slice of the key/value store.
-    pub(crate) store: ScopedStore,
+    /// The (model, project) slice of the key/value store, with this call's pending writes.
+    pub(crate) store: CallStore,
     /// The guest's stdout and stderr, logged when the call ends.
     pub(crate) stdout: CapturedOutput,
     /// See `stdout`.
@@ -90,7 +90,7 @@ impl ResourceLimiter for CallLimiter {
 impl From<StoreFailure> for StoreError {
     fn from(failure: StoreFailure) -> Self {
         match failure {
-            StoreFailure::TooLarge(_) => StoreError::TooLarge(crate::store::MAX_VALUE_BYTES as u64),
+            StoreFailure::TooLarge { limit, .. } => StoreError::TooLarge(limit as u64),
             StoreFailure::InvalidKey(why) => StoreError::InvalidKey(why),
             StoreFailure::Unavailable(why) => StoreError::Unavailable(why),
         }
@@ -106,7 +106,7 @@ impl StoreHost for HostState {
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), StoreError> {
-        Ok(self.store.set(&key, value).await?)
+        Ok(self.store.set(&key, value)?)
     }
 
     async fn delete(&mut self, key: String) -> Result<bool, StoreError> {

@@ -1,26 +1,27 @@
-//! An in-memory store backend: for tests and for `--store memory`.
+//! An in-memory store backend: for tests and for `--store memory` (nothing survives a restart).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
-use super::{ModelStore, StoreFailure, StoreScope};
+use super::{Batch, HostTable, ModelStore, StoreFailure, StoreScope};
 
-/// Keys of all scopes in one ordered map; lost when the process exits.
+/// Every scope's keys and every host record in ordered maps; lost when the process exits.
 #[derive(Default)]
 pub struct MemoryStore {
-    entries: Mutex<BTreeMap<(StoreScopeKey, String), Vec<u8>>>,
+    maps: Mutex<Maps>,
 }
 
-type StoreScopeKey = (String, String);
-
-fn scope_key(scope: &StoreScope) -> StoreScopeKey {
-    (scope.model.clone(), scope.project.clone())
+#[derive(Default)]
+struct Maps {
+    guest: BTreeMap<(StoreScope, String), Vec<u8>>,
+    host: BTreeMap<(HostTable, String), Vec<u8>>,
 }
 
 impl MemoryStore {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(StoreScopeKey, String), Vec<u8>>> {
-        // A panic while holding the lock cannot leave a half-written entry: inserts are atomic.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Maps> {
+        // Commits mutate under one lock and cannot panic midway; a poisoned lock still holds
+        // consistent maps.
+        self.maps.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -29,21 +30,9 @@ impl ModelStore for MemoryStore {
     async fn get(&self, scope: &StoreScope, key: &str) -> Result<Option<Vec<u8>>, StoreFailure> {
         Ok(self
             .lock()
-            .get(&(scope_key(scope), key.to_owned()))
+            .guest
+            .get(&(scope.clone(), key.to_owned()))
             .cloned())
-    }
-
-    async fn set(&self, scope: &StoreScope, key: &str, value: Vec<u8>) -> Result<(), StoreFailure> {
-        self.lock()
-            .insert((scope_key(scope), key.to_owned()), value);
-        Ok(())
-    }
-
-    async fn delete(&self, scope: &StoreScope, key: &str) -> Result<bool, StoreFailure> {
-        Ok(self
-            .lock()
-            .remove(&(scope_key(scope), key.to_owned()))
-            .is_some())
     }
 
     async fn list_keys(
@@ -51,13 +40,47 @@ impl ModelStore for MemoryStore {
         scope: &StoreScope,
         prefix: &str,
     ) -> Result<Vec<String>, StoreFailure> {
-        let scope = scope_key(scope);
         let start = (scope.clone(), prefix.to_owned());
         Ok(self
             .lock()
+            .guest
             .range(start..)
-            .take_while(|((s, k), _)| *s == scope && k.starts_with(prefix))
+            .take_while(|((s, k), _)| s == scope && k.starts_with(prefix))
             .map(|((_, k), _)| k.clone())
             .collect())
+    }
+
+    async fn host_records(&self, table: HostTable) -> Result<Vec<(String, Vec<u8>)>, StoreFailure> {
+        Ok(self
+            .lock()
+            .host
+            .range((table, String::new())..)
+            .take_while(|((t, _), _)| *t == table)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    async fn commit(&self, batch: Batch) -> Result<(), StoreFailure> {
+        let mut maps = self.lock();
+        for (scope, writes) in batch.guest {
+            for (key, value) in writes {
+                let key = (scope.clone(), key);
+                match value {
+                    Some(value) => maps.guest.insert(key, value),
+                    None => maps.guest.remove(&key),
+                };
+            }
+        }
+        for (table, (key, value)) in batch.host {
+            match value {
+                Some(value) => maps.host.insert((table, key), value),
+                None => maps.host.remove(&(table, key)),
+            };
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "memory (not persistent)".into()
     }
 }

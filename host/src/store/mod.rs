@@ -1,22 +1,30 @@
-//! The host side of the WIT `store` interface: key/value storage scoped to (model, project).
+//! The host side of the WIT `store` interface: key/value storage scoped to (model, project),
+//! plus the host's own records (project settings, training jobs) in the same database.
 //!
-//! Every backend implements [`ModelStore`]; the scope is applied here, once, so no backend
-//! can leak one model's or one project's keys to another.
+//! Every backend implements [`ModelStore`]. Guests never write to a backend directly: each
+//! call gets a [`CallStore`], which buffers the call's writes and commits them in one
+//! transaction when the call succeeds (together with the host records the call changes, such
+//! as a new model version). A call that traps or times out leaves nothing behind.
 
+mod call;
 mod memory;
+mod redb;
 
-use std::sync::Arc;
-
+pub use call::CallStore;
 pub use memory::MemoryStore;
+pub use redb::RedbStore;
 
 /// Longest key a model may use, in bytes: keys are names, not data.
 pub const MAX_KEY_BYTES: usize = 1024;
 /// Largest value a model may store, in bytes: enough for a trained text model, small enough
 /// that one model cannot exhaust the host's disk or memory in one call.
 pub const MAX_VALUE_BYTES: usize = 16 * 1024 * 1024;
+/// Most bytes one call may write before it commits (values plus keys): bounds the memory a
+/// call's pending transaction holds in the host.
+pub const MAX_CALL_WRITE_BYTES: usize = 256 * 1024 * 1024;
 
 /// Whose keys a call may touch.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StoreScope {
     /// The model's name (its file stem).
     pub model: String,
@@ -25,11 +33,19 @@ pub struct StoreScope {
 }
 
 /// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreFailure {
-    /// The value exceeds [`MAX_VALUE_BYTES`].
-    #[error("value of {0} bytes exceeds the limit of {MAX_VALUE_BYTES} bytes")]
-    TooLarge(usize),
+    /// The value exceeds [`MAX_VALUE_BYTES`], or the call's writes exceed
+    /// [`MAX_CALL_WRITE_BYTES`]; carries the limit that was hit.
+    #[error("{what} of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// What was too large.
+        what: &'static str,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The key is empty or too long.
     #[error("invalid key: {0}")]
     InvalidKey(String),
@@ -38,67 +54,76 @@ pub enum StoreFailure {
     Unavailable(String),
 }
 
-/// A storage backend. Keys arrive already scoped; implementations store them as given.
+/// The host's own record kinds, kept next to the models' keys so one transaction can change
+/// both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HostTable {
+    /// Per (model, project) settings: label config, extra params, trained generation.
+    Projects,
+    /// Training jobs, queued and finished.
+    Jobs,
+}
+
+impl HostTable {
+    /// The table's name in a backend.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Projects => "projects",
+            Self::Jobs => "jobs",
+        }
+    }
+}
+
+/// One write: a new value, or `None` to delete.
+pub type Write = (String, Option<Vec<u8>>);
+
+/// Changes committed together, atomically: all of them or none.
+#[derive(Debug, Default, Clone)]
+pub struct Batch {
+    /// Writes to models' keys, by scope.
+    pub guest: Vec<(StoreScope, Vec<Write>)>,
+    /// Writes to the host's records.
+    pub host: Vec<(HostTable, Write)>,
+}
+
+impl Batch {
+    /// A batch changing one host record.
+    pub fn host(table: HostTable, key: String, value: Option<Vec<u8>>) -> Self {
+        Self {
+            guest: Vec::new(),
+            host: vec![(table, (key, value))],
+        }
+    }
+
+    /// Adds a host record change.
+    pub fn with_host(mut self, table: HostTable, key: String, value: Option<Vec<u8>>) -> Self {
+        self.host.push((table, (key, value)));
+        self
+    }
+}
+
+/// A storage backend. Keys arrive already scoped and checked; implementations store them as
+/// given and must apply a [`Batch`] atomically and durably.
 #[async_trait::async_trait]
 pub trait ModelStore: Send + Sync {
     /// The value under `key` in `scope`.
     async fn get(&self, scope: &StoreScope, key: &str) -> Result<Option<Vec<u8>>, StoreFailure>;
-    /// Stores `value` under `key` in `scope`, atomically replacing any previous value.
-    async fn set(&self, scope: &StoreScope, key: &str, value: Vec<u8>) -> Result<(), StoreFailure>;
-    /// Removes `key` from `scope`; true when it existed.
-    async fn delete(&self, scope: &StoreScope, key: &str) -> Result<bool, StoreFailure>;
     /// The keys of `scope` starting with `prefix`, in byte order.
     async fn list_keys(
         &self,
         scope: &StoreScope,
         prefix: &str,
     ) -> Result<Vec<String>, StoreFailure>;
+    /// Every record of a host table, in key order.
+    async fn host_records(&self, table: HostTable) -> Result<Vec<(String, Vec<u8>)>, StoreFailure>;
+    /// Applies every write of `batch` in one transaction.
+    async fn commit(&self, batch: Batch) -> Result<(), StoreFailure>;
+    /// A short description for logs and `GET /models` (backend and location).
+    fn describe(&self) -> String;
 }
 
-/// A store bound to one scope: what one guest call gets.
-#[derive(Clone)]
-pub struct ScopedStore {
-    backend: Arc<dyn ModelStore>,
-    scope: StoreScope,
-}
-
-impl ScopedStore {
-    /// Binds `backend` to `scope`.
-    pub fn new(backend: Arc<dyn ModelStore>, scope: StoreScope) -> Self {
-        Self { backend, scope }
-    }
-
-    /// See [`ModelStore::get`].
-    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreFailure> {
-        check_key(key)?;
-        self.backend.get(&self.scope, key).await
-    }
-
-    /// See [`ModelStore::set`]; enforces the key and value limits.
-    pub async fn set(&self, key: &str, value: Vec<u8>) -> Result<(), StoreFailure> {
-        check_key(key)?;
-        if value.len() > MAX_VALUE_BYTES {
-            return Err(StoreFailure::TooLarge(value.len()));
-        }
-        self.backend.set(&self.scope, key, value).await
-    }
-
-    /// See [`ModelStore::delete`].
-    pub async fn delete(&self, key: &str) -> Result<bool, StoreFailure> {
-        check_key(key)?;
-        self.backend.delete(&self.scope, key).await
-    }
-
-    /// See [`ModelStore::list_keys`].
-    pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StoreFailure> {
-        if prefix.len() > MAX_KEY_BYTES {
-            return Err(StoreFailure::InvalidKey("prefix too long".into()));
-        }
-        self.backend.list_keys(&self.scope, prefix).await
-    }
-}
-
-fn check_key(key: &str) -> Result<(), StoreFailure> {
+/// Checks a key a guest passed in.
+pub(crate) fn check_key(key: &str) -> Result<(), StoreFailure> {
     if key.is_empty() {
         return Err(StoreFailure::InvalidKey("empty key".into()));
     }
@@ -112,62 +137,4 @@ fn check_key(key: &str) -> Result<(), StoreFailure> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scoped(backend: &Arc<dyn ModelStore>, model: &str, project: &str) -> ScopedStore {
-        ScopedStore::new(
-            backend.clone(),
-            StoreScope {
-                model: model.into(),
-                project: project.into(),
-            },
-        )
-    }
-
-    #[tokio::test]
-    async fn scopes_never_see_each_other() {
-        let backend: Arc<dyn ModelStore> = Arc::new(MemoryStore::default());
-        let a1 = scoped(&backend, "a", "1");
-        let a2 = scoped(&backend, "a", "2");
-        let b1 = scoped(&backend, "b", "1");
-        a1.set("k", b"a1".to_vec()).await.expect("set");
-        assert_eq!(a2.get("k").await.expect("get"), None);
-        assert_eq!(b1.get("k").await.expect("get"), None);
-        assert!(a2.list_keys("").await.expect("list").is_empty());
-        assert_eq!(a1.get("k").await.expect("get"), Some(b"a1".to_vec()));
-    }
-
-    #[tokio::test]
-    async fn limits_are_enforced() {
-        let backend: Arc<dyn ModelStore> = Arc::new(MemoryStore::default());
-        let s = scoped(&backend, "m", "1");
-        assert!(matches!(
-            s.set("", vec![]).await,
-            Err(StoreFailure::InvalidKey(_))
-        ));
-        let long = "k".repeat(MAX_KEY_BYTES + 1);
-        assert!(matches!(
-            s.get(&long).await,
-            Err(StoreFailure::InvalidKey(_))
-        ));
-        let big = vec![0; MAX_VALUE_BYTES + 1];
-        assert!(matches!(
-            s.set("k", big).await,
-            Err(StoreFailure::TooLarge(_))
-        ));
-    }
-
-    #[tokio::test]
-    async fn list_and_delete() {
-        let backend: Arc<dyn ModelStore> = Arc::new(MemoryStore::default());
-        let s = scoped(&backend, "m", "1");
-        for k in ["ex/2", "ex/1", "other"] {
-            s.set(k, vec![1]).await.expect("set");
-        }
-        assert_eq!(s.list_keys("ex/").await.expect("list"), ["ex/1", "ex/2"]);
-        assert!(s.delete("ex/1").await.expect("delete"));
-        assert!(!s.delete("ex/1").await.expect("delete"));
-        assert_eq!(s.list_keys("ex/").await.expect("list"), ["ex/2"]);
-    }
-}
+mod tests;

@@ -2,10 +2,20 @@
 //! contains each failure to its request:
 //! `ok` (one empty prediction per task), `panic`, `error`, `invalid-input`, `wrong-count`,
 //! `not-json`, `no-result`, `print` (writes to stdout and stderr, then answers ok),
-//! `remember` (stores the task's `data.value` under key `k` of this project's store) and
-//! `recall` (answers `{"result": [], "recalled": <what key k holds, or null>}`).
+//! `remember` (stores the task's `data.value` under key `k` of this project's store),
+//! `recall` (answers `{"result": [], "recalled": <what key `data.key` (default `k`) holds,
+//! or null>}`), `burst` (writes `data.n` keys `burst/<i>` whose values all start with
+//! `data.round`) and `check-burst` (answers `{"result": [], "keys": n, "rounds": "r1,r2"}`
+//! with the distinct rounds found).
+//!
+//! `fit` follows the payload's `"fit"` field: `sleep:<ms>` (busy for that long, then as
+//! default), `trap-after-write` (writes key `partial`, then panics), `spin` (never returns),
+//! and by default appends the event name to key `events` and reports trained state.
+//! `START_TRAINING` without a `"fit"` field panics.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "model" });
+
+use wasml::model::store;
 
 struct Misbehave;
 
@@ -22,6 +32,8 @@ fn action(tasks: &[String]) -> String {
         "print",
         "remember",
         "recall",
+        "check-burst",
+        "burst",
     ] {
         if first.contains(&format!("\"action\":\"{name}\"")) {
             return name.to_owned();
@@ -65,12 +77,54 @@ impl Guest for Misbehave {
             }
             "remember" => {
                 let value = between(&tasks[0], "\"value\":\"", "\"");
-                wasml::model::store::set("k", value.as_bytes())
+                store::set("k", value.as_bytes())
                     .map_err(|e| ModelError::Internal(format!("{e:?}")))?;
                 Ok(ok())
             }
+            "burst" => {
+                let round = between(&tasks[0], "\"round\":\"", "\"");
+                let n: usize = between(&tasks[0], "\"n\":\"", "\"").parse().unwrap_or(10);
+                // Large values so a burst spans many pages of the database file.
+                let value = format!("{round}|{}", "x".repeat(4096));
+                for i in 0..n {
+                    store::set(&format!("burst/{i:04}"), value.as_bytes())
+                        .map_err(|e| ModelError::Internal(format!("{e:?}")))?;
+                }
+                Ok(ok())
+            }
+            "check-burst" => {
+                let keys = store::list_keys("burst/")
+                    .map_err(|e| ModelError::Internal(format!("{e:?}")))?;
+                let mut rounds: Vec<String> = Vec::new();
+                for key in &keys {
+                    let value = store::get(key)
+                        .map_err(|e| ModelError::Internal(format!("{e:?}")))?
+                        .ok_or_else(|| ModelError::Internal(format!("{key} listed but absent")))?;
+                    let text = String::from_utf8(value)
+                        .map_err(|_| ModelError::Internal(format!("{key} is not UTF-8")))?;
+                    let (round, pad) = text.split_once('|').unwrap_or(("torn", ""));
+                    let round = if pad.len() == 4096 && pad.bytes().all(|b| b == b'x') {
+                        round.to_owned()
+                    } else {
+                        format!("torn:{round}")
+                    };
+                    if !rounds.contains(&round) {
+                        rounds.push(round);
+                    }
+                }
+                let answer = format!(
+                    r#"{{"result": [], "keys": {}, "rounds": "{}"}}"#,
+                    keys.len(),
+                    rounds.join(",")
+                );
+                Ok(tasks.iter().map(|_| answer.clone()).collect())
+            }
             "recall" => {
-                let stored = wasml::model::store::get("k")
+                let key = match between(&tasks[0], "\"key\":\"", "\"") {
+                    "" => "k",
+                    key => key,
+                };
+                let stored = store::get(key)
                     .map_err(|e| ModelError::Internal(format!("{e:?}")))?;
                 let recalled = match stored {
                     Some(bytes) => format!("\"{}\"", String::from_utf8_lossy(&bytes)),
@@ -85,13 +139,44 @@ impl Guest for Misbehave {
         }
     }
 
-    fn fit(_: Request, event: String, _: String) -> Result<FitOutcome, ModelError> {
-        if event == "START_TRAINING" {
+    fn fit(_: Request, event: String, payload: String) -> Result<FitOutcome, ModelError> {
+        let compact = payload.replace([' ', '\n'], "");
+        let command = between(&compact, "\"fit\":\"", "\"");
+        if event == "START_TRAINING" && command.is_empty() {
             panic!("misbehave cannot train");
         }
+        if let Some(ms) = command.strip_prefix("sleep:") {
+            let ms: u64 = ms.parse().unwrap_or(0);
+            let started = std::time::Instant::now();
+            while started.elapsed() < std::time::Duration::from_millis(ms) {
+                std::hint::spin_loop();
+            }
+        }
+        match command {
+            "trap-after-write" => {
+                store::set("partial", b"written before the trap")
+                    .map_err(|e| ModelError::Internal(format!("{e:?}")))?;
+                panic!("misbehave trapped after writing");
+            }
+            "spin" => loop {
+                std::hint::spin_loop();
+            },
+            _ => {}
+        }
+        // Read-modify-write: two concurrent fits of one project would lose an event here.
+        let mut events = store::get("events")
+            .map_err(|e| ModelError::Internal(format!("{e:?}")))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default();
+        if !events.is_empty() {
+            events.push(',');
+        }
+        events.push_str(&event);
+        store::set("events", events.as_bytes())
+            .map_err(|e| ModelError::Internal(format!("{e:?}")))?;
         Ok(FitOutcome {
-            result: "{\"seen\": true}".into(),
-            trained: false,
+            result: format!("{{\"seen\": {}}}", events.split(',').count()),
+            trained: true,
         })
     }
 }

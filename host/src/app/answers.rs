@@ -1,0 +1,124 @@
+//! Shaping answers: checking and stamping the guest's predictions, summarising models.
+
+use serde_json::{Map, Value, json};
+
+use crate::registry::ModelEntry;
+use crate::runtime::CallError;
+use crate::version::model_version;
+
+/// Checks the guest's slots (one per task, each a prediction object with a `result` list or
+/// a list of such objects) and stamps `model_version` on every prediction, so predictions
+/// always agree with `/setup`.
+pub(super) fn stamp_slots(
+    slots: &[String],
+    tasks: usize,
+    version: &str,
+) -> Result<Vec<Value>, CallError> {
+    if slots.len() != tasks {
+        return Err(CallError::InvalidOutput(format!(
+            "{} predictions for {tasks} tasks",
+            slots.len()
+        )));
+    }
+    slots
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            let mut slot: Value = serde_json::from_str(raw).map_err(|e| {
+                CallError::InvalidOutput(format!("prediction {i} is not JSON: {e}"))
+            })?;
+            match &mut slot {
+                Value::Object(prediction) => stamp_prediction(prediction, version, i)?,
+                Value::Array(predictions) => {
+                    for prediction in predictions {
+                        let Value::Object(prediction) = prediction else {
+                            return Err(CallError::InvalidOutput(format!(
+                                "prediction {i} holds a non-object"
+                            )));
+                        };
+                        stamp_prediction(prediction, version, i)?;
+                    }
+                }
+                _ => {
+                    return Err(CallError::InvalidOutput(format!(
+                        "prediction {i} is neither an object nor a list"
+                    )));
+                }
+            }
+            Ok(slot)
+        })
+        .collect()
+}
+
+fn stamp_prediction(
+    prediction: &mut Map<String, Value>,
+    version: &str,
+    index: usize,
+) -> Result<(), CallError> {
+    if !prediction.get("result").is_some_and(Value::is_array) {
+        return Err(CallError::InvalidOutput(format!(
+            "prediction {index} has no `result` list"
+        )));
+    }
+    prediction.insert("model_version".into(), json!(version));
+    Ok(())
+}
+
+pub(super) fn model_summary(name: &str, entry: &ModelEntry) -> Value {
+    let loaded_at = entry.loaded_at.and_then(|t| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs_f64())
+    });
+    let mut summary = json!({
+        "name": name,
+        "url": format!("/models/{name}"),
+        "state": entry.state,
+        "file": entry.path.display().to_string(),
+        "loaded_at": loaded_at,
+        "last_error": entry.last_error,
+    });
+    if let (Some(model), Some(obj)) = (&entry.current, summary.as_object_mut()) {
+        obj.insert(
+            "version".into(),
+            json!(model_version(&model.info.version, &model.component_hash, 0)),
+        );
+        obj.insert("component_sha256".into(), json!(model.component_hash));
+        obj.insert(
+            "info".into(),
+            json!({
+                "name": model.info.name,
+                "version": model.info.version,
+                "description": model.info.description,
+                "interactive": model.info.interactive,
+            }),
+        );
+    }
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_checked_and_stamped() {
+        let slots = vec![
+            r#"{"result": []}"#.to_owned(),
+            r#"[{"result": [], "score": 1}]"#.to_owned(),
+        ];
+        let stamped = stamp_slots(&slots, 2, "v1").expect("valid");
+        assert_eq!(stamped[0]["model_version"], "v1");
+        assert_eq!(stamped[1][0]["model_version"], "v1");
+        assert!(stamp_slots(&slots, 3, "v1").is_err());
+        for bad in [
+            "nope",
+            "42",
+            r#"{"score": 1}"#,
+            r#"[1]"#,
+            r#"{"result": {}}"#,
+        ] {
+            assert!(stamp_slots(&[bad.to_owned()], 1, "v").is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! `POST /webhook` and the training jobs behind it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::{App, Reply};
+use crate::api::{self, WebhookRequest};
+use crate::error::ApiError;
+use crate::jobs::{Finished, FitRunner, JobOutcome, JobRecord, JobState};
+use crate::labelconfig::LabelConfig;
+use crate::registry::ModelState;
+use crate::runtime::{CallOutcome, LoadedModel};
+use crate::store::HostTable;
+
+/// Webhook actions that reach a model's `fit`. `ANNOTATION_DELETED` is the reference's
+/// spelling; Label Studio sends `ANNOTATIONS_DELETED`.
+pub const TRAINING_EVENTS: [&str; 6] = [
+    "ANNOTATION_CREATED",
+    "ANNOTATION_UPDATED",
+    "ANNOTATIONS_CREATED",
+    "ANNOTATIONS_DELETED",
+    "ANNOTATION_DELETED",
+    "START_TRAINING",
+];
+
+/// How long a queued job waits for its model to finish loading (e.g. after a restart)
+/// before it fails.
+const MODEL_LOAD_WAIT: Duration = Duration::from_secs(600);
+
+/// Newest jobs listed by `GET /models/<name>/jobs`.
+const JOBS_LISTED: usize = 100;
+
+impl App {
+    /// `POST /webhook`: a training event becomes a durable job; the answer carries `fit`'s
+    /// result when it finishes within `fit_wait` (like the reference), else the job to poll.
+    /// Other events are acknowledged without calling the model.
+    pub(super) async fn webhook(
+        self: &Arc<Self>,
+        name: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
+        let request: WebhookRequest = api::decode(body)?;
+        if !TRAINING_EVENTS.contains(&request.action.as_str()) {
+            return Ok(Reply::ok(json!({"status": "Unknown event"})));
+        }
+        let project_field = request.project.as_ref();
+        let project =
+            api::project_id(project_field.and_then(|p| p.id.as_ref()))?.unwrap_or_default();
+        let label_config = project_field.and_then(|p| p.label_config.clone());
+        if let Some(raw) = &label_config {
+            LabelConfig::parse(raw).map_err(|e| ApiError::InvalidLabelConfig(e.to_string()))?;
+        }
+        self.accepts_jobs(name)?;
+        let payload = std::str::from_utf8(body)
+            .map_err(|_| ApiError::BadRequest("request body is not UTF-8".into()))?;
+        let payload_json: Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+        let key = (name.to_owned(), project);
+        let submitted = self
+            .jobs
+            .submit(
+                &key,
+                &request.action,
+                payload.to_owned(),
+                &payload_json,
+                label_config,
+            )
+            .await
+            .map_err(|e| ApiError::Internal(format!("cannot queue the event: {e}")))?;
+        if submitted.start_worker {
+            self.jobs.spawn_worker(key, self.clone());
+        }
+        let job = self
+            .jobs
+            .wait(submitted.id, self.fit_wait)
+            .await
+            .ok_or_else(|| ApiError::Internal("the job vanished".into()))?;
+        Ok(webhook_reply(&job, submitted.coalesced))
+    }
+
+    /// Events are accepted while a model loads (they wait in the queue), not for unknown
+    /// models or models that failed to load.
+    fn accepts_jobs(&self, name: &str) -> Result<(), ApiError> {
+        match self.registry.get(name) {
+            Some(entry) if entry.current.is_some() || entry.state == ModelState::Loading => Ok(()),
+            _ => self.ready(name).map(|_| ()),
+        }
+    }
+
+    /// `GET /models/<name>/jobs`: the newest jobs, newest first.
+    pub(super) async fn list_jobs(&self, name: &str) -> Reply {
+        let jobs: Vec<Value> = self
+            .jobs
+            .list(name, None, JOBS_LISTED)
+            .await
+            .iter()
+            .map(JobRecord::to_json)
+            .collect();
+        Reply::ok(json!({"jobs": jobs}))
+    }
+
+    /// `GET /models/<name>/jobs/<id>`.
+    pub(super) async fn job(&self, name: &str, id: u64) -> Result<Reply, ApiError> {
+        match self.jobs.get(id).await {
+            Some(job) if job.model == name => Ok(Reply::ok(job.to_json())),
+            _ => Err(ApiError::NotFound(format!(
+                "/models/{name}/jobs/{id}: no such job (finished jobs are kept for the last {} jobs)",
+                crate::jobs::MAX_FINISHED_JOBS
+            ))),
+        }
+    }
+
+    /// The model `name` once it has loaded; fails when it is unknown or failed to load.
+    async fn when_ready(&self, name: &str) -> Result<Arc<LoadedModel>, ApiError> {
+        let started = Instant::now();
+        loop {
+            match self.ready(name) {
+                Ok(model) => return Ok(model),
+                Err(ApiError::ModelUnavailable { .. })
+                    if started.elapsed() < MODEL_LOAD_WAIT
+                        && self
+                            .registry
+                            .get(name)
+                            .is_some_and(|e| e.state == ModelState::Loading) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Runs one job's `fit` and commits, in one transaction, what it wrote, the project's
+    /// new version when it trained, and the finished job record.
+    async fn run_job(&self, job: &JobRecord) -> Result<Finished, ApiError> {
+        let model = self.when_ready(&job.model).await?;
+        let call = self.prepare(&model, job.project.clone(), job.label_config.clone())?;
+        let payload = job.payload.as_deref().unwrap_or("{}");
+        let outcome = model
+            .fit(call.store(&self.store), &call.input(), &job.event, payload)
+            .await;
+        self.metrics.record_fit(&job.model, outcome.is_ok());
+        let CallOutcome { value: fit, store } = outcome.map_err(|error| ApiError::Model {
+            model: job.model.clone(),
+            error,
+        })?;
+        let mut finished = None;
+        self.projects
+            .commit(
+                &job.model,
+                &job.project,
+                |settings| {
+                    if fit.trained {
+                        settings.generation += 1;
+                    }
+                },
+                |settings| {
+                    let outcome = JobOutcome::Done {
+                        result: fit.result.clone(),
+                        trained: fit.trained,
+                        model_version: crate::version::model_version(
+                            &model.info.version,
+                            &model.component_hash,
+                            settings.generation,
+                        ),
+                    };
+                    let record = job.finished(&outcome);
+                    finished = Some(outcome);
+                    store.into_batch().with_host(
+                        HostTable::Jobs,
+                        JobRecord::key(job.id),
+                        Some(record.encode()),
+                    )
+                },
+            )
+            .await
+            .map_err(|e| ApiError::Internal(format!("cannot commit the training: {e}")))?;
+        let outcome = finished.ok_or_else(|| ApiError::Internal("no outcome".into()))?;
+        Ok(Finished {
+            outcome,
+            persisted: true,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl FitRunner for App {
+    async fn run(&self, job: JobRecord) -> Finished {
+        match self.run_job(&job).await {
+            Ok(finished) => finished,
+            Err(err) => {
+                tracing::warn!(model = %job.model, project = %job.project, job = job.id, "training job failed: {err}");
+                Finished {
+                    outcome: JobOutcome::Failed(err.body()),
+                    persisted: false,
+                }
+            }
+        }
+    }
+}
+
+/// The webhook's answer for `job` after waiting: its result, its error, or where to poll.
+fn webhook_reply(job: &JobRecord, coalesced: bool) -> Reply {
+    let mut body = match job.state {
+        JobState::Done => json!({
+            "result": job.result,
+            "status": "ok",
+            "model_version": job.model_version,
+        }),
+        JobState::Failed => job.error.clone().unwrap_or_else(|| json!({})),
+        JobState::Queued | JobState::Running => json!({
+            "status": job.state,
+            "detail": "training continues in the background; poll job_url for its outcome",
+        }),
+    };
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("job_id".into(), json!(job.id));
+        obj.insert("job_url".into(), json!(job.url()));
+        if coalesced {
+            obj.insert("coalesced".into(), json!(true));
+        }
+    }
+    let status = match job.state {
+        JobState::Done => hyper::StatusCode::CREATED,
+        JobState::Queued | JobState::Running => hyper::StatusCode::ACCEPTED,
+        JobState::Failed => job
+            .error
+            .as_ref()
+            .and_then(|e| e.get("status"))
+            .and_then(Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .and_then(|s| hyper::StatusCode::from_u16(s).ok())
+            .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR),
+    };
+    Reply { status, body }
+}

@@ -1,0 +1,157 @@
+//! The same contract, checked against every backend.
+
+use std::sync::Arc;
+
+use super::*;
+
+fn backends() -> Vec<(Arc<dyn ModelStore>, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let redb = RedbStore::open(&dir.path().join("store.redb")).expect("open redb");
+    vec![
+        (Arc::new(MemoryStore::default()), None),
+        (Arc::new(redb), Some(dir)),
+    ]
+}
+
+fn scope(model: &str, project: &str) -> StoreScope {
+    StoreScope {
+        model: model.into(),
+        project: project.into(),
+    }
+}
+
+async fn commit(call: CallStore, backend: &Arc<dyn ModelStore>) {
+    backend.commit(call.into_batch()).await.expect("commit");
+}
+
+#[tokio::test]
+async fn scopes_never_see_each_other() {
+    for (backend, _dir) in backends() {
+        let mut a1 = CallStore::new(backend.clone(), scope("a", "1"));
+        a1.set("k", b"a1".to_vec()).expect("set");
+        commit(a1, &backend).await;
+        for (model, project) in [("a", "2"), ("b", "1"), ("a", "")] {
+            let other = CallStore::new(backend.clone(), scope(model, project));
+            assert_eq!(
+                other.get("k").await.expect("get"),
+                None,
+                "{model}/{project}"
+            );
+            assert!(other.list_keys("").await.expect("list").is_empty());
+        }
+        let a1 = CallStore::new(backend.clone(), scope("a", "1"));
+        assert_eq!(a1.get("k").await.expect("get"), Some(b"a1".to_vec()));
+    }
+}
+
+#[tokio::test]
+async fn writes_are_invisible_until_committed_and_lost_if_dropped() {
+    for (backend, _dir) in backends() {
+        let mut call = CallStore::new(backend.clone(), scope("m", "1"));
+        call.set("k", b"v".to_vec()).expect("set");
+        assert_eq!(call.get("k").await.expect("own write"), Some(b"v".to_vec()));
+        let other = CallStore::new(backend.clone(), scope("m", "1"));
+        assert_eq!(other.get("k").await.expect("get"), None);
+        drop(call);
+        assert_eq!(other.get("k").await.expect("get"), None);
+    }
+}
+
+#[tokio::test]
+async fn limits_are_enforced() {
+    for (backend, _dir) in backends() {
+        let mut s = CallStore::new(backend, scope("m", "1"));
+        assert!(matches!(
+            s.set("", vec![]),
+            Err(StoreFailure::InvalidKey(_))
+        ));
+        let long = "k".repeat(MAX_KEY_BYTES + 1);
+        assert!(matches!(
+            s.get(&long).await,
+            Err(StoreFailure::InvalidKey(_))
+        ));
+        let big = vec![0; MAX_VALUE_BYTES + 1];
+        assert!(matches!(
+            s.set("k", big),
+            Err(StoreFailure::TooLarge { .. })
+        ));
+        // Rewriting one key does not count twice toward the call's budget.
+        for _ in 0..(2 * MAX_CALL_WRITE_BYTES / MAX_VALUE_BYTES) {
+            s.set("same", vec![0; MAX_VALUE_BYTES]).expect("rewrite");
+        }
+        let mut failed = false;
+        for i in 0..=(MAX_CALL_WRITE_BYTES / MAX_VALUE_BYTES) {
+            if s.set(&format!("k{i}"), vec![0; MAX_VALUE_BYTES]).is_err() {
+                failed = true;
+            }
+        }
+        assert!(failed, "a call cannot stage more than MAX_CALL_WRITE_BYTES");
+    }
+}
+
+#[tokio::test]
+async fn list_and_delete_see_pending_writes() {
+    for (backend, _dir) in backends() {
+        let mut s = CallStore::new(backend.clone(), scope("m", "1"));
+        for k in ["ex/2", "ex/1", "other"] {
+            s.set(k, vec![1]).expect("set");
+        }
+        commit(s, &backend).await;
+        let mut s = CallStore::new(backend.clone(), scope("m", "1"));
+        assert_eq!(s.list_keys("ex/").await.expect("list"), ["ex/1", "ex/2"]);
+        assert!(s.delete("ex/1").await.expect("delete"));
+        assert!(!s.delete("ex/1").await.expect("delete"));
+        s.set("ex/3", vec![3]).expect("set");
+        assert_eq!(s.list_keys("ex/").await.expect("list"), ["ex/2", "ex/3"]);
+        commit(s, &backend).await;
+        let s = CallStore::new(backend.clone(), scope("m", "1"));
+        assert_eq!(s.list_keys("ex/").await.expect("list"), ["ex/2", "ex/3"]);
+        assert_eq!(s.list_keys("").await.expect("list").len(), 3);
+    }
+}
+
+#[tokio::test]
+async fn host_records_commit_with_guest_writes() {
+    for (backend, _dir) in backends() {
+        let mut s = CallStore::new(backend.clone(), scope("m", "1"));
+        s.set("model", b"weights".to_vec()).expect("set");
+        let batch = s
+            .into_batch()
+            .with_host(HostTable::Projects, "m/1".into(), Some(b"{}".to_vec()))
+            .with_host(HostTable::Jobs, "1".into(), Some(b"job".to_vec()));
+        backend.commit(batch).await.expect("commit");
+        let projects = backend
+            .host_records(HostTable::Projects)
+            .await
+            .expect("read");
+        assert_eq!(projects, [("m/1".to_owned(), b"{}".to_vec())]);
+        let jobs = backend.host_records(HostTable::Jobs).await.expect("read");
+        assert_eq!(jobs, [("1".to_owned(), b"job".to_vec())]);
+        backend
+            .commit(Batch::host(HostTable::Jobs, "1".into(), None))
+            .await
+            .expect("delete");
+        assert!(
+            backend
+                .host_records(HostTable::Jobs)
+                .await
+                .expect("read")
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn redb_survives_reopening() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("store.redb");
+    {
+        let backend: Arc<dyn ModelStore> = Arc::new(RedbStore::open(&path).expect("open"));
+        let mut s = CallStore::new(backend.clone(), scope("m", "7"));
+        s.set("k", b"kept".to_vec()).expect("set");
+        commit(s, &backend).await;
+    }
+    let backend: Arc<dyn ModelStore> = Arc::new(RedbStore::open(&path).expect("reopen"));
+    let s = CallStore::new(backend, scope("m", "7"));
+    assert_eq!(s.get("k").await.expect("get"), Some(b"kept".to_vec()));
+}
