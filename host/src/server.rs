@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
 use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
@@ -35,6 +35,10 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a shutdown waits for in-flight requests.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Bytes past the limit read and thrown away before answering 413: a client still sending
+/// when the server closes the connection gets a reset instead of the answer. Beyond this, the
+/// connection is closed anyway.
+const OVERSIZE_DRAIN_BYTES: u64 = 16 << 20;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests
 /// finish (up to a grace period).
@@ -163,25 +167,48 @@ where
     B: Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    if body.size_hint().lower() > limit as u64 {
+    let declared = body.size_hint().lower();
+    if declared > limit as u64 + OVERSIZE_DRAIN_BYTES {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    let collected = tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, limit).collect())
+    tokio::time::timeout(BODY_READ_TIMEOUT, read_limited(body, limit))
         .await
         .map_err(|_| {
             ApiError::BadRequest(format!(
                 "request body not received within {BODY_READ_TIMEOUT:?}"
             ))
+        })?
+}
+
+/// Reads at most `limit` bytes; past that, drains up to [`OVERSIZE_DRAIN_BYTES`] more so the
+/// client can read the 413.
+async fn read_limited<B>(body: B, limit: usize) -> Result<Bytes, ApiError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let mut body = std::pin::pin!(body);
+    let mut collected = Vec::new();
+    let mut seen: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| {
+            ApiError::BadRequest(format!("could not read the request body: {err}"))
         })?;
-    match collected {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
-            Err(ApiError::PayloadTooLarge(limit))
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len() as u64;
+        if seen > limit as u64 + OVERSIZE_DRAIN_BYTES {
+            break;
         }
-        Err(err) => Err(ApiError::BadRequest(format!(
-            "could not read the request body: {err}"
-        ))),
+        if seen <= limit as u64 {
+            collected.extend_from_slice(&data);
+        }
     }
+    if seen > limit as u64 {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    Ok(Bytes::from(collected))
 }
 
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {

@@ -34,7 +34,8 @@ const JOBS_LISTED: usize = 100;
 
 impl App {
     /// `POST /webhook`: a training event becomes a durable job; the answer carries `fit`'s
-    /// result when it finishes within `fit_wait` (like the reference), else the job to poll.
+    /// result when it is first in line and finishes within `fit_wait` (like the reference),
+    /// else the job to poll.
     /// Other events are acknowledged without calling the model.
     pub(super) async fn webhook(
         self: &Arc<Self>,
@@ -72,9 +73,15 @@ impl App {
         if submitted.start_worker {
             self.jobs.spawn_worker(key, self.clone());
         }
+        // Behind another job, this one cannot be expected to finish soon: answer at once.
+        let wait = if submitted.first_in_line {
+            self.fit_wait
+        } else {
+            Duration::ZERO
+        };
         let job = self
             .jobs
-            .wait(submitted.id, self.fit_wait)
+            .wait(submitted.id, wait)
             .await
             .ok_or_else(|| ApiError::Internal("the job vanished".into()))?;
         Ok(webhook_reply(&job, submitted.coalesced))

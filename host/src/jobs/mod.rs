@@ -53,11 +53,16 @@ pub struct Submitted {
     pub coalesced: bool,
     /// True when the caller must start a worker for this (model, project).
     pub start_worker: bool,
+    /// True when the job is first in line: nothing was running or waiting in its queue, so
+    /// it may well finish within the webhook's wait. Otherwise waiting is pointless.
+    pub first_in_line: bool,
 }
 
 #[derive(Default)]
 struct Queue {
     pending: VecDeque<u64>,
+    /// The job whose `fit` is running.
+    running: Option<u64>,
     /// A worker task is draining this queue.
     has_worker: bool,
 }
@@ -156,6 +161,7 @@ impl Jobs {
                 id,
                 coalesced: true,
                 start_worker: false,
+                first_in_line: false,
             });
         }
         let id = state.next_id;
@@ -186,6 +192,7 @@ impl Jobs {
             state.merge_keys.insert(id, merge_key);
         }
         let queue = state.queues.entry(key.clone()).or_default();
+        let first_in_line = queue.pending.is_empty() && queue.running.is_none();
         queue.pending.push_back(id);
         let start_worker = !queue.has_worker;
         queue.has_worker = true;
@@ -193,6 +200,7 @@ impl Jobs {
             id,
             coalesced: false,
             start_worker,
+            first_in_line,
         })
     }
 
@@ -232,13 +240,16 @@ impl Jobs {
                 },
             };
             drop(permit);
-            self.complete(id, finished).await;
+            self.complete(&key, id, finished).await;
         }
     }
 
-    async fn complete(&self, id: u64, finished: Finished) {
+    async fn complete(&self, key: &JobKey, id: u64, finished: Finished) {
         let (record, pruned) = {
             let mut state = self.state.lock().await;
+            if let Some(queue) = state.queues.get_mut(key) {
+                queue.running = None;
+            }
             let Some(record) = state
                 .records
                 .get(&id)
@@ -341,6 +352,7 @@ impl State {
             let Some(record) = self.records.get_mut(&id) else {
                 continue;
             };
+            queue.running = Some(id);
             record.state = JobState::Running;
             record.started_at = Some(now());
             if let Some(watcher) = self.watchers.get(&id) {

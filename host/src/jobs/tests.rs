@@ -174,3 +174,38 @@ async fn unfinished_jobs_resume_after_a_restart() {
         .expect("submit");
     assert!(next.id > id, "ids keep increasing across restarts");
 }
+
+#[tokio::test]
+async fn only_a_job_with_an_idle_queue_is_first_in_line() {
+    let jobs = new_jobs(Arc::new(MemoryStore::default())).await;
+    let hold = Arc::new(Notify::new());
+    let runner = Arc::new(ScriptedRunner {
+        hold_first: Some(hold.clone()),
+        ..ScriptedRunner::default()
+    });
+    let first = jobs
+        .submit(&key(), "START_TRAINING", "{}".into(), &json!({}), None)
+        .await
+        .expect("submit");
+    assert!(first.first_in_line && first.start_worker);
+    jobs.spawn_worker(key(), runner.clone());
+    runner.started.notified().await;
+    let second = jobs
+        .submit(&key(), "ANNOTATIONS_CREATED", "{}".into(), &json!({}), None)
+        .await
+        .expect("submit");
+    assert!(!second.first_in_line, "the first job is still running");
+    assert!(!second.start_worker);
+    hold.notify_one();
+    jobs.wait(second.id, Duration::from_secs(10))
+        .await
+        .expect("job");
+    let third = jobs
+        .submit(&key(), "ANNOTATIONS_CREATED", "{}".into(), &json!({}), None)
+        .await
+        .expect("submit");
+    assert!(
+        third.first_in_line,
+        "the queue is idle again once its jobs finished"
+    );
+}

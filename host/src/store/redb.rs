@@ -33,12 +33,16 @@ impl RedbStore {
     /// Opens (or creates) the database at `path`, repairing it after a crash if needed, and
     /// makes sure both tables exist.
     pub fn open(path: &Path) -> Result<Self, StoreFailure> {
+        // redb also walks its repair path when it initialises a new file; only an existing
+        // file being repaired is worth a warning.
+        let existed = path.exists();
         let db = Database::builder()
-            .set_repair_callback(|session| {
-                tracing::warn!(
-                    progress = session.progress(),
-                    "repairing the store after an unclean shutdown"
-                );
+            .set_repair_callback(move |session| {
+                if existed && session.progress() == 0.0 {
+                    tracing::warn!(
+                        "repairing the store after an unclean shutdown (time grows with its size)"
+                    );
+                }
             })
             .create(path)
             .map_err(|e| StoreFailure::Unavailable(format!("{}: {e}", path.display())))?;
