@@ -48,8 +48,11 @@ fn main() {
         .arg("--target-dir")
         .arg(&wasm_target);
     run(cargo);
-    let built = wasm_target.join("wasm32-wasip2/release/misbehave.wasm");
-    std::fs::copy(&built, out.join("misbehave.wasm")).expect("copy misbehave.wasm");
+    for component in ["misbehave", "wrong_world"] {
+        let built = wasm_target.join(format!("wasm32-wasip2/release/{component}.wasm"));
+        std::fs::copy(&built, out.join(format!("{component}.wasm")))
+            .unwrap_or_else(|e| panic!("copy {component}.wasm: {e}"));
+    }
 
     std::fs::write(
         out.join("components.rs"),
@@ -57,9 +60,12 @@ fn main() {
             "/// Folder with every example model, built from source.\n\
              pub const MODELS_DIR: &str = {:?};\n\
              /// A test component that fails on request.\n\
-             pub const MISBEHAVE: &str = {:?};\n",
+             pub const MISBEHAVE: &str = {:?};\n\
+             /// A valid component implementing some other world.\n\
+             pub const WRONG_WORLD: &str = {:?};\n",
             models.display().to_string(),
             out.join("misbehave.wasm").display().to_string(),
+            out.join("wrong_world.wasm").display().to_string(),
         ),
     )
     .expect("write components.rs");
@@ -72,6 +78,8 @@ fn main() {
         root.join("example-models/rust/Cargo.toml"),
         components.join("Cargo.toml"),
         components.join("misbehave/src"),
+        components.join("wrong-world/src"),
+        components.join("wrong-world/wit"),
     ] {
         println!("cargo:rerun-if-changed={}", watched.display());
     }

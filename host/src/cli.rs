@@ -13,6 +13,7 @@ use crate::jobs::{FitRunner, Jobs};
 use crate::labelconfig::LabelConfig;
 use crate::projects::Projects;
 use crate::registry::{self, Registry};
+use crate::reload::Reloader;
 use crate::runtime::{CallLimits, Runtime};
 use crate::server::{self, HttpSettings};
 use crate::store::{MemoryStore, ModelStore, RedbStore};
@@ -81,6 +82,9 @@ pub struct ServeArgs {
     /// Wall-clock budget of one `fit` call, in seconds.
     #[arg(long, env = "WASML_FIT_TIMEOUT_SECS", default_value_t = 600)]
     pub fit_timeout_secs: u64,
+    /// Do not watch the models folder: models load at start-up only.
+    #[arg(long, env = "WASML_NO_WATCH")]
+    pub no_watch: bool,
     /// Most `fit` calls running at once across all models and projects (default: one per
     /// CPU core).
     #[arg(long, env = "WASML_MAX_CONCURRENT_FITS")]
@@ -152,7 +156,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the data dir {}", args.data_dir.display()))?;
     let found = registry::scan_models(&args.models)
         .with_context(|| format!("cannot read the models folder {}", args.models.display()))?;
-    let runtime = Runtime::new()?;
+    let runtime = Runtime::new()?.with_cache(&args.data_dir.join("cache"))?;
     let store: Arc<dyn ModelStore> = match args.store {
         StoreKind::Redb => Arc::new(RedbStore::open(&args.data_dir.join("store.redb"))?),
         StoreKind::Memory => Arc::new(MemoryStore::default()),
@@ -185,7 +189,25 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.models.display()
         );
     }
-    start_loading(&app, found);
+    let reloader = Reloader::new(app.clone(), &args.models);
+    reloader
+        .load_all()
+        .with_context(|| format!("cannot read the models folder {}", args.models.display()))?;
+    // Kept alive while serving: dropping the watcher stops hot reload.
+    let _watcher = if args.no_watch {
+        None
+    } else {
+        match reloader.watch() {
+            Ok(watcher) => Some(watcher),
+            Err(err) => {
+                tracing::warn!(
+                    "cannot watch {} ({err:#}); models load at start-up only",
+                    args.models.display()
+                );
+                None
+            }
+        }
+    };
     // Jobs acknowledged before a restart run now (they wait for their model to load).
     for key in resume {
         let runner: Arc<dyn FitRunner> = app.clone();
@@ -208,39 +230,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Loads every model in the background, all in parallel; each becomes ready on its own.
-fn start_loading(app: &Arc<App>, models: Vec<(String, PathBuf)>) {
-    for (name, path) in models {
-        app.registry.begin_load(&name, &path);
-        let app = app.clone();
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            let loaded = registry::load_model(
-                &app.runtime,
-                app.store.clone(),
-                &name,
-                &path,
-                app.limits.clone(),
-            )
-            .await;
-            match loaded {
-                Ok(model) => {
-                    tracing::info!(
-                        model = %name,
-                        version = %crate::version::model_version(&model.info.version, &model.component_hash, 0),
-                        ms = started.elapsed().as_millis() as u64,
-                        "model loaded"
-                    );
-                    app.registry.install(&name, Arc::new(model));
-                }
-                Err(err) => {
-                    tracing::error!(model = %name, "model failed to load: {err:#}");
-                    app.registry.fail(&name, format!("{err:#}"));
-                }
-            }
-        });
-    }
-}
-
 async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(err) = tokio::signal::ctrl_c().await {

@@ -14,6 +14,7 @@ pub mod labelconfig;
 pub mod metrics;
 pub mod projects;
 pub mod registry;
+pub mod reload;
 pub mod routes;
 pub mod runtime;
 pub mod server;

@@ -39,6 +39,12 @@ pub struct ModelEntry {
     pub last_error: Option<String>,
     /// When `current` was loaded.
     pub loaded_at: Option<SystemTime>,
+    /// How long loading `current` took (read, compile or cache, validate), in milliseconds.
+    pub load_ms: Option<u64>,
+    /// How many versions have been installed since the host started.
+    pub installs: u64,
+    /// True while a new version is being loaded (the current one keeps serving).
+    pub loading: bool,
 }
 
 /// All models, by name.
@@ -83,19 +89,42 @@ impl Registry {
             state: ModelState::Loading,
             last_error: None,
             loaded_at: None,
+            load_ms: None,
+            installs: 0,
+            loading: true,
         });
         entry.path = path.to_owned();
+        entry.loading = true;
     }
 
     /// Installs a freshly loaded model: new requests see it at once; requests already
-    /// running keep their `Arc` to the old one.
-    pub fn install(&self, name: &str, model: Arc<LoadedModel>) {
+    /// running keep their `Arc` to the old one. Returns the version it replaced.
+    pub fn install(
+        &self,
+        name: &str,
+        model: Arc<LoadedModel>,
+        load_ms: u64,
+    ) -> Option<Arc<LoadedModel>> {
         let mut models = self.write();
-        if let Some(entry) = models.get_mut(name) {
-            entry.current = Some(model);
-            entry.state = ModelState::Ready;
-            entry.last_error = None;
-            entry.loaded_at = Some(SystemTime::now());
+        let entry = models.get_mut(name)?;
+        entry.state = ModelState::Ready;
+        entry.last_error = None;
+        entry.loaded_at = Some(SystemTime::now());
+        entry.load_ms = Some(load_ms);
+        entry.installs += 1;
+        entry.loading = false;
+        entry.current.replace(model)
+    }
+
+    /// Forgets `name`: new requests get 404; requests already running finish on their `Arc`.
+    pub fn remove(&self, name: &str) -> Option<ModelEntry> {
+        self.write().remove(name)
+    }
+
+    /// Marks the end of a load that installed nothing (same content as serving).
+    pub fn end_load(&self, name: &str) {
+        if let Some(entry) = self.write().get_mut(name) {
+            entry.loading = false;
         }
     }
 
@@ -109,6 +138,7 @@ impl Registry {
                 ModelState::Failed
             };
             entry.last_error = Some(error);
+            entry.loading = false;
         }
     }
 }
@@ -122,12 +152,32 @@ pub async fn load_model(
     path: &Path,
     limits: CallLimits,
 ) -> anyhow::Result<LoadedModel> {
+    let (bytes, hash) = read_component(path).await?;
+    load_component(runtime, store, name, bytes, hash, limits).await
+}
+
+/// A component file's bytes and their SHA-256 (hex).
+pub async fn read_component(path: &Path) -> anyhow::Result<(Vec<u8>, String)> {
     let bytes = tokio::fs::read(path)
         .await
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let hash = hex::encode(Sha256::digest(&bytes));
+    Ok((bytes, hash))
+}
+
+/// Compiles (or takes from the cache) and validates a component read by
+/// [`read_component`].
+pub async fn load_component(
+    runtime: &Runtime,
+    store: Arc<dyn ModelStore>,
+    name: &str,
+    bytes: Vec<u8>,
+    hash: String,
+    limits: CallLimits,
+) -> anyhow::Result<LoadedModel> {
     let compiler = runtime.clone();
-    let compiled = tokio::task::spawn_blocking(move || compiler.compile(&bytes))
+    let key = hash.clone();
+    let compiled = tokio::task::spawn_blocking(move || compiler.compile(&bytes, &key))
         .await
         .map_err(|e| anyhow::anyhow!("compilation task failed: {e}"))??;
     // `info` is called with an unnamed project: it must not depend on project state.

@@ -35,6 +35,33 @@ pub fn example_model(name: &str) -> PathBuf {
     Path::new(MODELS_DIR).join(format!("{name}.wasm"))
 }
 
+/// The component at `path` with a custom section appended that holds `tag`: the same code,
+/// a different SHA-256, hence a different model version. Lets tests make many versions of
+/// one model without compiling anything.
+pub fn component_variant(path: &Path, tag: &str) -> Vec<u8> {
+    fn leb128(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let name = b"wasml-test-variant";
+    let mut content = Vec::new();
+    leb128(name.len(), &mut content);
+    content.extend_from_slice(name);
+    content.extend_from_slice(tag.as_bytes());
+    bytes.push(0); // custom section id
+    leb128(content.len(), &mut bytes);
+    bytes.extend_from_slice(&content);
+    bytes
+}
+
 /// Configures a host before starting it.
 pub struct HostBuilder {
     bin: PathBuf,

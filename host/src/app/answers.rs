@@ -76,6 +76,9 @@ pub(super) fn model_summary(name: &str, entry: &ModelEntry) -> Value {
         "state": entry.state,
         "file": entry.path.display().to_string(),
         "loaded_at": loaded_at,
+        "load_ms": entry.load_ms,
+        "loading": entry.loading,
+        "installs": entry.installs,
         "last_error": entry.last_error,
     });
     if let (Some(model), Some(obj)) = (&entry.current, summary.as_object_mut()) {
@@ -84,6 +87,7 @@ pub(super) fn model_summary(name: &str, entry: &ModelEntry) -> Value {
             json!(model_version(&model.info.version, &model.component_hash, 0)),
         );
         obj.insert("component_sha256".into(), json!(model.component_hash));
+        obj.insert("from_cache".into(), json!(model.from_cache));
         obj.insert(
             "info".into(),
             json!({

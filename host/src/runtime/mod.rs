@@ -2,6 +2,7 @@
 //! per model, and a fresh sandboxed `Store` for every call.
 
 mod bindings;
+mod cache;
 mod convert;
 mod model;
 mod output;
@@ -14,6 +15,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use bindings::ModelInfo;
+pub use cache::CompileCache;
 pub use model::{
     CallError, CallInput, CallLimits, CallOutcome, FitResult, GuestError, LoadedModel,
 };
@@ -49,6 +51,7 @@ pub struct Runtime {
     linker: std::sync::Arc<Linker<HostState>>,
     /// True when the pooling allocator is in use (reported by `GET /models`).
     pub pooling: bool,
+    cache: Option<CompileCache>,
 }
 
 impl Runtime {
@@ -82,15 +85,36 @@ impl Runtime {
             engine,
             linker: std::sync::Arc::new(linker),
             pooling,
+            cache: None,
         })
     }
 
-    /// Compiles a component and pre-links it. CPU-heavy (milliseconds for a small Rust
-    /// guest, seconds for an interpreter): call it off the async workers.
-    pub fn compile(&self, bytes: &[u8]) -> anyhow::Result<model::Compiled> {
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| anyhow::anyhow!("{e:#}"))
-            .context("not a valid WebAssembly component")?;
+    /// Keeps compiled components in `dir` so known components load without compiling.
+    pub fn with_cache(mut self, dir: &std::path::Path) -> anyhow::Result<Self> {
+        let cache = CompileCache::new(dir, &self.engine)
+            .with_context(|| format!("cannot use {} as the compile cache", dir.display()))?;
+        self.cache = Some(cache);
+        Ok(self)
+    }
+
+    /// Compiles a component (or loads it from the cache by its SHA-256, `hash`) and
+    /// pre-links it. CPU-heavy when not cached (milliseconds for a small Rust guest, seconds
+    /// for an interpreter): call it off the async workers.
+    pub fn compile(&self, bytes: &[u8], hash: &str) -> anyhow::Result<model::Compiled> {
+        let cached = self.cache.as_ref().and_then(|c| c.get(&self.engine, hash));
+        let from_cache = cached.is_some();
+        let component = match cached {
+            Some(component) => component,
+            None => {
+                let component = Component::new(&self.engine, bytes)
+                    .map_err(|e| anyhow::anyhow!("{e:#}"))
+                    .context("not a valid WebAssembly component")?;
+                if let Some(cache) = &self.cache {
+                    cache.put(&component, hash);
+                }
+                component
+            }
+        };
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -99,7 +123,7 @@ impl Runtime {
         let pre = bindings::ModelBindingsPre::new(pre)
             .map_err(|e| anyhow::anyhow!("{e:#}"))
             .context("the component does not implement the wasml:model world")?;
-        Ok(model::Compiled { pre })
+        Ok(model::Compiled { pre, from_cache })
     }
 }
 

@@ -14,6 +14,8 @@ use crate::store::CallStore;
 /// A compiled, pre-linked component that has not been validated yet.
 pub struct Compiled {
     pub(super) pre: ModelBindingsPre<HostState>,
+    /// True when the artifact came from the compile cache.
+    pub from_cache: bool,
 }
 
 /// Per-call resource budgets.
@@ -146,6 +148,8 @@ pub struct LoadedModel {
     pub component_hash: String,
     /// Budgets for each call.
     pub limits: CallLimits,
+    /// True when the compiled artifact came from the compile cache.
+    pub from_cache: bool,
     pre: ModelBindingsPre<HostState>,
 }
 
@@ -181,6 +185,7 @@ impl LoadedModel {
             },
             component_hash,
             limits,
+            from_cache: compiled.from_cache,
             pre: compiled.pre,
         };
         let timeout = model.limits.predict_timeout;

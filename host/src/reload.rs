@@ -1,0 +1,222 @@
+//! Hot reload: the models folder is watched (notify, debounced) and every change to a
+//! `<name>.wasm` file becomes a load of that model, off the request path.
+//!
+//! Per model, one loader task at a time syncs the registry with the file: a file that is
+//! gone unloads the model; a file whose content (SHA-256) already serves changes nothing; new
+//! content is compiled (or taken from the compile cache), validated and swapped in
+//! atomically. Changes arriving meanwhile mark the model dirty, and the loader syncs again
+//! once it is done, so rapid writes end with the final content loaded and never race. A file
+//! that fails to load (half-written, not a component, the wrong world) keeps the previous
+//! version serving; its error shows in `GET /models`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+
+use crate::app::App;
+use crate::registry::{self, model_name_of};
+use crate::version::model_version;
+
+/// Quiet time after the last event on a file before it is loaded: long enough to cover a
+/// `cp` of a large component, short enough to feel instant.
+const DEBOUNCE: Duration = Duration::from_millis(50);
+
+/// The watcher; dropping it stops watching.
+pub type Watcher = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
+
+#[derive(Default)]
+struct LoaderState {
+    /// A loader task is running for the model.
+    running: bool,
+    /// The file changed since the loader last looked at it.
+    dirty: bool,
+}
+
+/// Keeps the registry in step with the models folder.
+pub struct Reloader {
+    app: Arc<App>,
+    models_dir: PathBuf,
+    loaders: Mutex<HashMap<String, LoaderState>>,
+}
+
+impl Reloader {
+    /// A reloader for `models_dir`, serving into `app`'s registry.
+    pub fn new(app: Arc<App>, models_dir: &Path) -> Arc<Self> {
+        Arc::new(Self {
+            app,
+            models_dir: models_dir.to_owned(),
+            loaders: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn loaders(&self) -> MutexGuard<'_, HashMap<String, LoaderState>> {
+        self.loaders.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Loads every component in the folder, in parallel; models answer 503 until ready.
+    pub fn load_all(self: &Arc<Self>) -> std::io::Result<usize> {
+        let found = registry::scan_models(&self.models_dir)?;
+        for (name, path) in &found {
+            // Registered before loading starts, so requests get 503 rather than 404.
+            self.app.registry.begin_load(name, path);
+            self.request(name);
+        }
+        Ok(found.len())
+    }
+
+    /// Syncs model `name` with its file, now or as soon as its current load ends.
+    pub fn request(self: &Arc<Self>, name: &str) {
+        let mut loaders = self.loaders();
+        let state = loaders.entry(name.to_owned()).or_default();
+        state.dirty = true;
+        if !state.running {
+            state.running = true;
+            let me = self.clone();
+            let name = name.to_owned();
+            tokio::spawn(async move { me.drive(name).await });
+        }
+    }
+
+    async fn drive(self: Arc<Self>, name: String) {
+        loop {
+            {
+                let mut loaders = self.loaders();
+                let Some(state) = loaders.get_mut(&name) else {
+                    return;
+                };
+                if !state.dirty {
+                    loaders.remove(&name);
+                    return;
+                }
+                state.dirty = false;
+            }
+            self.sync(&name).await;
+        }
+    }
+
+    /// One look at the file of `name`.
+    async fn sync(&self, name: &str) {
+        let path = self.models_dir.join(format!("{name}.wasm"));
+        let is_file = tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file());
+        if !is_file {
+            if let Some(entry) = self.app.registry.remove(name) {
+                let version = entry.current.map(|m| version_of(&m));
+                tracing::info!(model = name, version, "model unloaded: its file is gone");
+            }
+            return;
+        }
+        let registry = &self.app.registry;
+        let (bytes, hash) = match registry::read_component(&path).await {
+            Ok(read) => read,
+            Err(err) => {
+                registry.begin_load(name, &path);
+                registry.fail(name, format!("{err:#}"));
+                tracing::error!(model = name, "model not reloaded: {err:#}");
+                return;
+            }
+        };
+        let current = registry.get(name).and_then(|e| e.current);
+        if current.as_ref().is_some_and(|m| m.component_hash == hash) {
+            // Touched, or rewritten with the same bytes: nothing to do.
+            registry.end_load(name);
+            return;
+        }
+        registry.begin_load(name, &path);
+        let started = Instant::now();
+        let loaded = registry::load_component(
+            &self.app.runtime,
+            self.app.store.clone(),
+            name,
+            bytes,
+            hash,
+            self.app.limits.clone(),
+        )
+        .await;
+        let load_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match loaded {
+            Ok(model) => {
+                let version = version_of(&model);
+                let from_cache = model.from_cache;
+                match registry.install(name, Arc::new(model), load_ms) {
+                    Some(old) => tracing::info!(
+                        model = name, old = %version_of(&old), new = %version, ms = load_ms,
+                        from_cache, "model reloaded"
+                    ),
+                    None => tracing::info!(
+                        model = name, %version, ms = load_ms, from_cache, "model loaded"
+                    ),
+                }
+            }
+            Err(err) => {
+                let serving = current.map(|m| version_of(&m));
+                tracing::error!(
+                    model = name,
+                    serving,
+                    "model failed to load, the previous version keeps serving: {err:#}"
+                );
+                registry.fail(name, format!("{err:#}"));
+            }
+        }
+    }
+
+    /// Watches the folder until the returned watcher is dropped.
+    pub fn watch(self: &Arc<Self>) -> anyhow::Result<Watcher> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<PathBuf>>();
+        let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
+            match result {
+                Ok(events) => {
+                    for event in events {
+                        if event.need_rescan() {
+                            // The OS dropped events: look at every file again.
+                            let _ = tx.send(None);
+                        }
+                        for path in &event.paths {
+                            let _ = tx.send(Some(path.clone()));
+                        }
+                    }
+                }
+                Err(errors) => {
+                    for error in errors {
+                        tracing::warn!("watching the models folder: {error}");
+                    }
+                }
+            }
+        })?;
+        debouncer.watch(&self.models_dir, RecursiveMode::NonRecursive)?;
+        let me = self.clone();
+        tokio::spawn(async move {
+            while let Some(change) = rx.recv().await {
+                match change {
+                    Some(path) => {
+                        if let Some(name) = model_name_of(&path) {
+                            me.request(&name);
+                        }
+                    }
+                    None => me.rescan(),
+                }
+            }
+        });
+        Ok(debouncer)
+    }
+
+    /// Syncs every model with a file or a registry entry.
+    fn rescan(self: &Arc<Self>) {
+        let mut names = self.app.registry.names();
+        if let Ok(found) = registry::scan_models(&self.models_dir) {
+            names.extend(found.into_iter().map(|(name, _)| name));
+        }
+        names.sort();
+        names.dedup();
+        for name in names {
+            self.request(&name);
+        }
+    }
+}
+
+fn version_of(model: &crate::runtime::LoadedModel) -> String {
+    model_version(&model.info.version, &model.component_hash, 0)
+}
