@@ -21,9 +21,11 @@ use crate::app::App;
 use crate::registry::{self, model_name_of};
 use crate::version::model_version;
 
-/// Quiet time after the last event on a file before it is loaded: long enough to cover a
-/// `cp` of a large component, short enough to feel instant.
-const DEBOUNCE: Duration = Duration::from_millis(50);
+/// Quiet time after the last event on a file before it is loaded. Short, because a copy in
+/// progress keeps producing events (each restarts the wait), and a load of a file caught
+/// half-written only fails, keeping the old version, until the final write triggers the
+/// next load.
+const DEBOUNCE: Duration = Duration::from_millis(25);
 
 /// The watcher; dropping it stops watching.
 pub type Watcher = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
