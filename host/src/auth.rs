@@ -1,5 +1,6 @@
 //! HTTP basic authentication, as the reference backend does it (`BASIC_AUTH_USER` /
-//! `BASIC_AUTH_PASS`), checked before routing with a constant-time comparison.
+//! `BASIC_AUTH_PASS`), checked before routing with a constant-time comparison; and the
+//! webhook token, which lets Label Studio's webhooks in without basic auth.
 
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
@@ -42,9 +43,60 @@ impl BasicAuth {
     }
 }
 
+/// The header a webhook may carry its token in (Label Studio's webhook settings can add
+/// headers; its auto-created webhook cannot send basic auth).
+pub const WEBHOOK_TOKEN_HEADER: &str = "x-wasml-webhook-token";
+
+/// A shared secret that authenticates `POST .../webhook` requests.
+#[derive(Clone)]
+pub struct WebhookToken {
+    expected: Vec<u8>,
+}
+
+impl std::fmt::Debug for WebhookToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookToken(..)")
+    }
+}
+
+impl WebhookToken {
+    /// Requires `token`.
+    pub fn new(token: &str) -> Self {
+        Self {
+            expected: token.as_bytes().to_vec(),
+        }
+    }
+
+    /// True when the token header, or `Authorization: Bearer <token>` / `Token <token>`,
+    /// carries the token (constant-time comparison).
+    pub fn accepts(&self, token_header: Option<&[u8]>, authorization: Option<&[u8]>) -> bool {
+        let from_authorization = authorization
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| {
+                scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token")
+            })
+            .map(|(_, token)| token.trim().as_bytes());
+        [token_header.map(<[u8]>::trim_ascii), from_authorization]
+            .into_iter()
+            .flatten()
+            .any(|candidate| bool::from(candidate.ct_eq(&self.expected)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webhook_tokens_are_checked() {
+        let token = WebhookToken::new("s3cret");
+        assert!(token.accepts(Some(b"s3cret"), None));
+        assert!(token.accepts(None, Some(b"Bearer s3cret")));
+        assert!(token.accepts(None, Some(b"Token s3cret")));
+        assert!(!token.accepts(Some(b"s3cre"), Some(b"Basic s3cret")));
+        assert!(!token.accepts(None, None));
+    }
 
     #[test]
     fn accepts_only_the_right_credentials() {

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::App;
-use crate::auth::BasicAuth;
+use crate::auth::{BasicAuth, WebhookToken};
 use crate::jobs::{FitRunner, Jobs};
 use crate::labelconfig::LabelConfig;
 use crate::projects::Projects;
@@ -68,6 +68,11 @@ pub struct ServeArgs {
     /// Basic auth password.
     #[arg(long, env = "BASIC_AUTH_PASS", hide_env_values = true)]
     pub basic_auth_pass: Option<String>,
+    /// A secret that authenticates webhooks, sent by Label Studio in the
+    /// `X-Wasml-Webhook-Token` header (or `Authorization: Bearer <token>`). When set,
+    /// webhooks need it (or basic auth); Label Studio's webhooks cannot send basic auth.
+    #[arg(long, env = "WASML_WEBHOOK_TOKEN", hide_env_values = true)]
+    pub webhook_token: Option<String>,
     /// Where models' keys, project settings and training jobs live: `redb` (a file in the
     /// data dir, survives restarts) or `memory` (lost on exit; for experiments).
     #[arg(long, env = "WASML_STORE", value_enum, default_value_t = StoreKind::Redb)]
@@ -152,6 +157,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         (None, None) => None,
         _ => anyhow::bail!("set both BASIC_AUTH_USER and BASIC_AUTH_PASS, or neither"),
     };
+    if args
+        .webhook_token
+        .as_deref()
+        .is_some_and(|t| t.trim().is_empty())
+    {
+        anyhow::bail!("--webhook-token must not be empty");
+    }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create the data dir {}", args.data_dir.display()))?;
     let found = registry::scan_models(&args.models)
@@ -224,6 +236,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let http = HttpSettings {
         max_body_bytes: args.max_body_bytes,
         basic_auth,
+        webhook_token: args.webhook_token.as_deref().map(WebhookToken::new),
     };
     server::serve(listener, app, http, shutdown_signal()).await;
     Ok(())

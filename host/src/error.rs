@@ -98,10 +98,12 @@ impl ApiError {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
                 CallError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+                CallError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
                 CallError::Guest(GuestError::Internal(_))
                 | CallError::Trap(_)
                 | CallError::MemoryLimit(_)
-                | CallError::InvalidOutput(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                | CallError::InvalidOutput(_)
+                | CallError::Sandbox(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
     }
@@ -128,6 +130,8 @@ impl ApiError {
                 CallError::Timeout(_) => "timeout",
                 CallError::MemoryLimit(_) => "memory limit",
                 CallError::InvalidOutput(_) => "invalid model output",
+                CallError::Busy(_) => "busy",
+                CallError::Sandbox(_) => "sandbox error",
             },
         }
     }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod error;
 pub mod jobs;
 pub mod labelconfig;
+pub mod manifest;
 pub mod metrics;
 pub mod projects;
 pub mod registry;

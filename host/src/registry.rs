@@ -11,6 +11,7 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
+use crate::manifest::Grants;
 use crate::runtime::{CallLimits, LoadedModel, Runtime};
 use crate::store::{CallStore, ModelStore, StoreScope};
 
@@ -153,7 +154,7 @@ pub async fn load_model(
     limits: CallLimits,
 ) -> anyhow::Result<LoadedModel> {
     let (bytes, hash) = read_component(path).await?;
-    load_component(runtime, store, name, bytes, hash, limits).await
+    load_component(runtime, store, name, bytes, hash, limits, Grants::default()).await
 }
 
 /// A component file's bytes and their SHA-256 (hex).
@@ -174,6 +175,7 @@ pub async fn load_component(
     bytes: Vec<u8>,
     hash: String,
     limits: CallLimits,
+    grants: Grants,
 ) -> anyhow::Result<LoadedModel> {
     let compiler = runtime.clone();
     let key = hash.clone();
@@ -185,9 +187,16 @@ pub async fn load_component(
         model: name.to_owned(),
         project: String::new(),
     };
-    LoadedModel::validate(name, compiled, hash, limits, CallStore::new(store, scope))
-        .await
-        .map_err(|e| anyhow::anyhow!("the component failed to start: {e}"))
+    LoadedModel::validate(
+        name,
+        compiled,
+        hash,
+        limits,
+        grants,
+        CallStore::new(store, scope),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("the component failed to start: {e}"))
 }
 
 /// The model name of a component file: its stem, when the file is a `.wasm` with a valid

@@ -6,8 +6,9 @@
 //! content is compiled (or taken from the compile cache), validated and swapped in
 //! atomically. Changes arriving meanwhile mark the model dirty, and the loader syncs again
 //! once it is done, so rapid writes end with the final content loaded and never race. A file
-//! that fails to load (half-written, not a component, the wrong world) keeps the previous
-//! version serving; its error shows in `GET /models`.
+//! that fails to load (half-written, not a component, the wrong world, an invalid manifest)
+//! keeps the previous version serving; its error shows in `GET /models`. A change to the
+//! manifest `<name>.toml` reloads the model with the new limits and grants.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
 use crate::app::App;
+use crate::manifest::Manifest;
 use crate::registry::{self, model_name_of};
 use crate::version::model_version;
 
@@ -121,9 +123,28 @@ impl Reloader {
                 return;
             }
         };
+        let settings = Manifest::load(&self.models_dir, name).and_then(|manifest| {
+            let manifest = manifest.unwrap_or_default();
+            Ok((
+                manifest.limits(&self.app.limits)?,
+                manifest.grants(&self.models_dir)?,
+            ))
+        });
+        let (limits, grants) = match settings {
+            Ok(settings) => settings,
+            Err(err) => {
+                registry.begin_load(name, &path);
+                registry.fail(name, format!("{err:#}"));
+                tracing::error!(model = name, "model not (re)loaded: {err:#}");
+                return;
+            }
+        };
         let current = registry.get(name).and_then(|e| e.current);
-        if current.as_ref().is_some_and(|m| m.component_hash == hash) {
-            // Touched, or rewritten with the same bytes: nothing to do.
+        if current
+            .as_ref()
+            .is_some_and(|m| m.component_hash == hash && m.limits == limits && m.grants == grants)
+        {
+            // Touched, or rewritten with the same bytes and manifest: nothing to do.
             registry.end_load(name);
             return;
         }
@@ -135,7 +156,8 @@ impl Reloader {
             name,
             bytes,
             hash,
-            self.app.limits.clone(),
+            limits,
+            grants,
         )
         .await;
         let load_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -194,7 +216,12 @@ impl Reloader {
             while let Some(change) = rx.recv().await {
                 match change {
                     Some(path) => {
-                        if let Some(name) = model_name_of(&path) {
+                        // `<name>.wasm` or its manifest `<name>.toml`.
+                        let name = model_name_of(&path).or_else(|| {
+                            model_name_of(&path.with_extension("wasm"))
+                                .filter(|_| path.extension().is_some_and(|e| e == "toml"))
+                        });
+                        if let Some(name) = name {
                             me.request(&name);
                         }
                     }

@@ -16,9 +16,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::app::{App, Reply};
-use crate::auth::BasicAuth;
+use crate::auth::{BasicAuth, WEBHOOK_TOKEN_HEADER, WebhookToken};
 use crate::error::ApiError;
-use crate::routes::{Route, route};
+use crate::routes::{Endpoint, Route, route};
 
 /// HTTP-level settings.
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Credentials required on every request, if set.
     pub basic_auth: Option<BasicAuth>,
+    /// Token that authenticates webhooks (instead of basic auth).
+    pub webhook_token: Option<WebhookToken>,
 }
 
 /// A slow client gets this long to send its request headers (slowloris defence).
@@ -124,11 +126,8 @@ where
     B: Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    if let Some(auth) = &http.basic_auth {
-        let header = req.headers().get(hyper::header::AUTHORIZATION);
-        if !auth.accepts(header.map(HeaderValue::as_bytes)) {
-            return Err(ApiError::Unauthorized);
-        }
+    if !authorized(http, &req) {
+        return Err(ApiError::Unauthorized);
     }
     let route = route(req.method(), req.uri().path())?;
     let body = if req.method() == Method::POST {
@@ -211,6 +210,40 @@ where
     Ok(Bytes::from(collected))
 }
 
+/// Basic auth (when configured) guards every request. A webhook may instead carry the
+/// webhook token; when a token is configured, webhooks without it (or basic auth) are refused.
+fn authorized<B>(http: &HttpSettings, req: &Request<B>) -> bool {
+    let headers = req.headers();
+    let authorization = headers
+        .get(hyper::header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    let basic_ok = http
+        .basic_auth
+        .as_ref()
+        .map(|auth| auth.accepts(authorization));
+    let is_webhook = req.method() == Method::POST
+        && matches!(
+            route(req.method(), req.uri().path()),
+            Ok(Route::Model {
+                endpoint: Endpoint::Webhook,
+                ..
+            })
+        );
+    if !is_webhook {
+        return basic_ok.unwrap_or(true);
+    }
+    let token_ok = http.webhook_token.as_ref().map(|token| {
+        token.accepts(
+            headers.get(WEBHOOK_TOKEN_HEADER).map(HeaderValue::as_bytes),
+            authorization,
+        )
+    });
+    match (basic_ok, token_ok) {
+        (None, None) => true,
+        (basic, token) => basic == Some(true) || token == Some(true),
+    }
+}
+
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
@@ -232,6 +265,12 @@ fn error_response(err: &ApiError) -> Response<Full<Bytes>> {
         }
         ApiError::ModelUnavailable { retry_after, .. } => {
             headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        ApiError::Model {
+            error: crate::runtime::CallError::Busy(_),
+            ..
+        } => {
+            headers.insert(RETRY_AFTER, HeaderValue::from(1u64));
         }
         _ => {}
     }

@@ -66,6 +66,7 @@ pub fn component_variant(path: &Path, tag: &str) -> Vec<u8> {
 pub struct HostBuilder {
     bin: PathBuf,
     models: Vec<(String, PathBuf)>,
+    files: Vec<(String, Vec<u8>)>,
     args: Vec<String>,
     env: Vec<(String, String)>,
     data_dir: Option<PathBuf>,
@@ -77,6 +78,7 @@ impl HostBuilder {
         Self {
             bin: bin.into(),
             models: Vec::new(),
+            files: Vec::new(),
             args: Vec::new(),
             env: Vec::new(),
             data_dir: None,
@@ -92,6 +94,12 @@ impl HostBuilder {
     /// Serves the component at `path` as model `name`.
     pub fn model(mut self, name: &str, path: &Path) -> Self {
         self.models.push((name.to_owned(), path.to_owned()));
+        self
+    }
+
+    /// Puts a file (e.g. a manifest `<name>.toml`, or `weights/w.bin`) into the models folder.
+    pub fn models_file(mut self, relative: &str, contents: &[u8]) -> Self {
+        self.files.push((relative.to_owned(), contents.to_vec()));
         self
     }
 
@@ -120,6 +128,13 @@ impl HostBuilder {
         for (name, path) in &self.models {
             let dest = models_dir.path().join(format!("{name}.wasm"));
             std::fs::copy(path, &dest).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+        for (relative, contents) in &self.files {
+            let dest = models_dir.path().join(relative);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).expect("create folder");
+            }
+            std::fs::write(&dest, contents).expect("write file");
         }
         let own_data_dir = tempfile::tempdir().expect("data dir");
         let data_dir = self

@@ -9,6 +9,7 @@ use super::bindings::{self as wit, ModelBindingsPre, ModelError, ModelInfo};
 use super::output::CapturedOutput;
 use super::state::{CallLimiter, HostState, truncate};
 use crate::labelconfig::LabelConfig;
+use crate::manifest::Grants;
 use crate::store::CallStore;
 
 /// A compiled, pre-linked component that has not been validated yet.
@@ -19,7 +20,7 @@ pub struct Compiled {
 }
 
 /// Per-call resource budgets.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CallLimits {
     /// Total linear memory across the component's memories, in bytes.
     pub memory_bytes: usize,
@@ -29,7 +30,13 @@ pub struct CallLimits {
     pub fit_timeout: Duration,
     /// Captured stdout/stderr kept per stream per call, in bytes.
     pub output_bytes: usize,
+    /// Calls of one model running at once; more wait up to [`INSTANCE_WAIT`], then fail
+    /// with [`CallError::Busy`].
+    pub max_instances: usize,
 }
+
+/// How long a call waits for a free instance slot before the model is reported busy.
+pub const INSTANCE_WAIT: Duration = Duration::from_secs(2);
 
 impl Default for CallLimits {
     fn default() -> Self {
@@ -40,6 +47,8 @@ impl Default for CallLimits {
             predict_timeout: Duration::from_secs(60),
             fit_timeout: Duration::from_secs(600),
             output_bytes: 64 * 1024,
+            // Each instance may use `memory_bytes`: 16 x 512 MiB bounds one model's worst case.
+            max_instances: 16,
         }
     }
 }
@@ -62,6 +71,12 @@ pub enum CallError {
     /// The guest returned something that is not a valid answer.
     #[error("the model returned an invalid answer: {0}")]
     InvalidOutput(String),
+    /// Every instance slot stayed taken for [`INSTANCE_WAIT`].
+    #[error("the model is busy: {0} calls are already running; retry shortly")]
+    Busy(usize),
+    /// The sandbox could not be set up (e.g. a granted folder disappeared).
+    #[error("the model's sandbox could not be prepared: {0}")]
+    Sandbox(String),
 }
 
 /// A model's own error, from the WIT `model-error` variant.
@@ -150,6 +165,10 @@ pub struct LoadedModel {
     pub limits: CallLimits,
     /// True when the compiled artifact came from the compile cache.
     pub from_cache: bool,
+    /// Capabilities beyond the default sandbox.
+    pub grants: Grants,
+    /// One permit per call allowed to run at once.
+    instances: std::sync::Arc<tokio::sync::Semaphore>,
     pre: ModelBindingsPre<HostState>,
 }
 
@@ -173,6 +192,7 @@ impl LoadedModel {
         compiled: Compiled,
         component_hash: String,
         limits: CallLimits,
+        grants: Grants,
         store: CallStore,
     ) -> Result<Self, CallError> {
         let mut model = Self {
@@ -184,8 +204,12 @@ impl LoadedModel {
                 interactive: false,
             },
             component_hash,
+            instances: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                limits.max_instances.max(1),
+            )),
             limits,
             from_cache: compiled.from_cache,
+            grants,
             pre: compiled.pre,
         };
         let timeout = model.limits.predict_timeout;
@@ -261,7 +285,11 @@ impl LoadedModel {
         timeout: Duration,
         call: impl AsyncFnOnce(&wit::ModelBindings, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<CallOutcome<R>, CallError> {
-        let mut store = self.new_store(store, timeout);
+        let Ok(Ok(_permit)) = tokio::time::timeout(INSTANCE_WAIT, self.instances.acquire()).await
+        else {
+            return Err(CallError::Busy(self.limits.max_instances));
+        };
+        let mut store = self.new_store(store, timeout)?;
         let outcome = match self.pre.instantiate_async(&mut store).await {
             Ok(bindings) => call(&bindings, &mut store).await,
             Err(err) => Err(err),
@@ -276,17 +304,26 @@ impl LoadedModel {
         }
     }
 
-    fn new_store(&self, store: CallStore, timeout: Duration) -> Store<HostState> {
+    fn new_store(
+        &self,
+        store: CallStore,
+        timeout: Duration,
+    ) -> Result<Store<HostState>, CallError> {
         let stdout = CapturedOutput::new(self.limits.output_bytes);
         let stderr = CapturedOutput::new(self.limits.output_bytes);
-        // Grants nothing: no preopened directories, no environment, no arguments, no network.
-        let wasi = WasiCtx::builder()
-            .stdout(stdout.clone())
+        // Grants nothing by default: no preopened directories, no environment, no arguments,
+        // no network. A manifest may add one read-only folder.
+        let mut wasi = WasiCtx::builder();
+        wasi.stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+            .allow_ip_name_lookup(false);
+        if let Some((host, guest)) = &self.grants.read_only_dir {
+            wasi.preopened_dir(host, guest, wasmtime_wasi::FsPerms::ReadOnly)
+                .map_err(|e| CallError::Sandbox(format!("{}: {e}", host.display())))?;
+        }
+        let wasi = wasi.build();
         let state = HostState {
             model: self.name.clone(),
             wasi,
@@ -308,7 +345,7 @@ impl LoadedModel {
                 Ok(UpdateDeadline::Yield(1))
             }
         });
-        store
+        Ok(store)
     }
 
     fn classify(

@@ -8,6 +8,11 @@
 //! `data.round`) and `check-burst` (answers `{"result": [], "keys": n, "rounds": "r1,r2"}`
 //! with the distinct rounds found).
 //!
+//! Hostile actions: `spin` (an infinite loop), `memory-bomb` (allocates until refused),
+//! `flood` (writes 8 MiB to stdout), and `open-file`, `read-env`, `connect` (try to read
+//! `data.path`, the environment variable `data.name`, or connect to `data.addr`; the
+//! prediction says `{"result": [], "got": "<what happened>"}`).
+//!
 //! `fit` follows the payload's `"fit"` field: `sleep:<ms>` (busy for that long, then as
 //! default), `trap-after-write` (writes key `partial`, then panics), `spin` (never returns),
 //! and by default appends the event name to key `events` and reports trained state.
@@ -34,6 +39,12 @@ fn action(tasks: &[String]) -> String {
         "recall",
         "check-burst",
         "burst",
+        "spin",
+        "memory-bomb",
+        "flood",
+        "open-file",
+        "read-env",
+        "connect",
     ] {
         if first.contains(&format!("\"action\":\"{name}\"")) {
             return name.to_owned();
@@ -80,6 +91,42 @@ impl Guest for Misbehave {
                 store::set("k", value.as_bytes())
                     .map_err(|e| ModelError::Internal(format!("{e:?}")))?;
                 Ok(ok())
+            }
+            "spin" => loop {
+                std::hint::spin_loop();
+            },
+            "memory-bomb" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    // Touch every page so the memory is really committed.
+                    hoard.push(vec![1u8; 16 << 20]);
+                }
+            }
+            "flood" => {
+                let line = "flood ".repeat(100);
+                for _ in 0..(8 << 20) / line.len() {
+                    println!("{line}");
+                }
+                Ok(ok())
+            }
+            "open-file" | "read-env" | "connect" => {
+                let arg = |key: &str| between(&tasks[0], &format!("\"{key}\":\""), "\"").to_owned();
+                let got = match action(&tasks).as_str() {
+                    "open-file" => match std::fs::read(arg("path")) {
+                        Ok(bytes) => format!("read {} bytes", bytes.len()),
+                        Err(e) => format!("denied: {e}"),
+                    },
+                    "read-env" => match std::env::var(arg("name")) {
+                        Ok(value) => format!("value {value}"),
+                        Err(e) => format!("denied: {e}"),
+                    },
+                    _ => match std::net::TcpStream::connect(arg("addr")) {
+                        Ok(_) => "connected".to_owned(),
+                        Err(e) => format!("denied: {e}"),
+                    },
+                };
+                let answer = format!(r#"{{"result": [], "got": "{}"}}"#, got.replace('"', "'"));
+                Ok(tasks.iter().map(|_| answer.clone()).collect())
             }
             "burst" => {
                 let round = between(&tasks[0], "\"round\":\"", "\"");

@@ -1,0 +1,267 @@
+//! Hostile components and hostile clients: each fails its own request with a clear JSON
+//! error (or is denied what it reaches for), and the next request succeeds.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use wasml_tests::{Host, HostBuilder, MISBEHAVE, Reply};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wasml-host-under-test");
+
+fn start(builder: HostBuilder) -> Host {
+    let host = builder.start();
+    host.wait_ready();
+    host
+}
+
+/// misbehave as `name`, with the manifest `manifest`.
+fn hostile(name: &str, manifest: &str) -> HostBuilder {
+    HostBuilder::new(BIN)
+        .model(name, Path::new(MISBEHAVE))
+        .models_file(&format!("{name}.toml"), manifest.as_bytes())
+}
+
+fn act(host: &Host, model: &str, data: Value) -> Reply {
+    host.post_json(
+        &format!("/models/{model}/predict"),
+        &json!({"tasks": [{"data": data}]}),
+    )
+}
+
+fn assert_error(reply: &Reply, status: u16, kind: &str) {
+    assert_eq!(reply.status, status, "{}", reply.raw);
+    assert_eq!(reply.body["error"], kind, "{}", reply.raw);
+    assert!(!reply.raw.contains("wasm backtrace"), "{}", reply.raw);
+    assert!(!reply.raw.contains("0x"), "no wasm offsets: {}", reply.raw);
+}
+
+fn still_serving(host: &Host, model: &str) {
+    let reply = act(host, model, json!({"action": "ok"}));
+    assert_eq!(
+        reply.status, 200,
+        "the next request succeeds: {}",
+        reply.raw
+    );
+}
+
+#[test]
+fn an_infinite_loop_times_out_and_the_model_keeps_serving() {
+    let host = start(hostile("m", "[limits]\npredict_timeout_secs = 1\n"));
+    assert_error(&act(&host, "m", json!({"action": "spin"})), 504, "timeout");
+    still_serving(&host, "m");
+}
+
+#[test]
+fn a_memory_bomb_hits_the_memory_limit() {
+    let host = start(hostile("m", "[limits]\nmemory_mib = 64\n"));
+    let reply = act(&host, "m", json!({"action": "memory-bomb"}));
+    assert_error(&reply, 500, "memory limit");
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&(64u64 << 20).to_string()))
+    );
+    still_serving(&host, "m");
+}
+
+#[test]
+fn a_stdout_flood_is_capped_and_logged_not_returned() {
+    let host = start(hostile("m", "[limits]\noutput_kib = 16\n"));
+    let reply = act(&host, "m", json!({"action": "flood"}));
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    assert!(!reply.raw.contains("flood"));
+    let logs = host.logs();
+    assert!(
+        logs.contains("guest output over the cap was dropped"),
+        "{logs}"
+    );
+    assert!(logs.len() < 1 << 20, "the log holds the cap, not 8 MiB");
+    still_serving(&host, "m");
+}
+
+#[test]
+fn files_environment_and_network_are_denied_by_default() {
+    let host = start(HostBuilder::new(BIN).model("m", Path::new(MISBEHAVE)));
+    let addr = host.addr.to_string();
+    for (data, what) in [
+        (
+            json!({"action": "open-file", "path": "/etc/passwd"}),
+            "a host file",
+        ),
+        (
+            json!({"action": "open-file", "path": "."}),
+            "the working folder",
+        ),
+        (
+            json!({"action": "read-env", "name": "PATH"}),
+            "the environment",
+        ),
+        (
+            json!({"action": "connect", "addr": addr}),
+            "a socket to the host itself",
+        ),
+    ] {
+        let reply = act(&host, "m", data);
+        assert_eq!(reply.status, 200, "{what}: {}", reply.raw);
+        let got = reply.body["results"][0]["got"].as_str().unwrap_or_default();
+        assert!(got.starts_with("denied"), "{what}: {got}");
+    }
+    still_serving(&host, "m");
+}
+
+#[test]
+fn a_manifest_grants_one_read_only_folder_and_nothing_else() {
+    let manifest = "[capabilities]\nread_only_dir = { host = \"weights\", guest = \"/weights\" }\n";
+    let host = start(hostile("m", manifest).models_file("weights/w.bin", &[7; 1234]));
+    let read = act(
+        &host,
+        "m",
+        json!({"action": "open-file", "path": "/weights/w.bin"}),
+    );
+    assert_eq!(
+        read.body["results"][0]["got"], "read 1234 bytes",
+        "{}",
+        read.raw
+    );
+    for path in ["/weights/../m.toml", "/etc/passwd", "/weights/missing"] {
+        let denied = act(&host, "m", json!({"action": "open-file", "path": path}));
+        let got = denied.body["results"][0]["got"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(got.starts_with("denied"), "{path}: {got}");
+    }
+}
+
+#[test]
+fn excess_concurrent_calls_get_503_with_retry_after() {
+    let host = start(hostile(
+        "m",
+        "[limits]\nmax_instances = 1\npredict_timeout_secs = 4\n",
+    ));
+    std::thread::scope(|scope| {
+        let busy = scope.spawn(|| act(&host, "m", json!({"action": "spin"})));
+        // Let the spinning call take the only slot.
+        std::thread::sleep(Duration::from_millis(500));
+        let refused = act(&host, "m", json!({"action": "ok"}));
+        assert_error(&refused, 503, "busy");
+        assert_eq!(refused.header("retry-after"), Some("1"));
+        assert_error(&busy.join().expect("client"), 504, "timeout");
+    });
+    still_serving(&host, "m");
+}
+
+#[test]
+fn a_changed_manifest_reloads_the_model_and_a_broken_one_keeps_it() {
+    let host = start(hostile("m", "[limits]\npredict_timeout_secs = 30\n"));
+    let manifest = host.models_dir.path().join("m.toml");
+    std::fs::write(&manifest, "[limits]\npredict_timeout_secs = 1\n").expect("write");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while host.get("/models").body["models"][0]["installs"] != 2 {
+        assert!(Instant::now() < deadline, "manifest change never applied");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_error(&act(&host, "m", json!({"action": "spin"})), 504, "timeout");
+    std::fs::write(&manifest, "[limits]\nmemory_megabytes = 1\n").expect("write");
+    while host.get("/models").body["models"][0]["last_error"].is_null() {
+        assert!(Instant::now() < deadline, "bad manifest never reported");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let models = host.get("/models").body;
+    assert_eq!(models["models"][0]["state"], "ready", "{models}");
+    assert!(
+        models["models"][0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("memory_megabytes"))
+    );
+    still_serving(&host, "m");
+}
+
+#[test]
+fn webhooks_authenticate_with_a_token_when_basic_auth_is_on() {
+    let host = start(
+        HostBuilder::new(BIN)
+            .example("dummy")
+            .env("BASIC_AUTH_USER", "u")
+            .env("BASIC_AUTH_PASS", "p")
+            .args(&["--webhook-token", "hook-secret"]),
+    );
+    let body = r#"{"action": "START_TRAINING", "project": {"id": 1}}"#;
+    let json_type = ("Content-Type", "application/json");
+    let refused = host.post_with("/models/dummy/webhook", body, &[json_type]);
+    assert_eq!(refused.status, 401, "{}", refused.raw);
+    let wrong = host.post_with(
+        "/models/dummy/webhook",
+        body,
+        &[json_type, ("X-Wasml-Webhook-Token", "nope")],
+    );
+    assert_eq!(wrong.status, 401);
+    for header in [
+        ("X-Wasml-Webhook-Token", "hook-secret"),
+        ("Authorization", "Bearer hook-secret"),
+    ] {
+        let ok = host.post_with("/models/dummy/webhook", body, &[json_type, header]);
+        assert_eq!(ok.status, 201, "{header:?}: {}", ok.raw);
+    }
+    let not_for_predict = host.post_with(
+        "/models/dummy/predict",
+        r#"{"tasks": []}"#,
+        &[json_type, ("X-Wasml-Webhook-Token", "hook-secret")],
+    );
+    assert_eq!(not_for_predict.status, 401, "the token opens webhooks only");
+}
+
+#[test]
+fn deeply_nested_and_huge_json_are_refused_cleanly() {
+    let host = start(HostBuilder::new(BIN).example("dummy"));
+    let nested = format!(
+        "{{\"tasks\": [{{\"data\": {}1{}}}]}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let reply = host.post("/models/dummy/predict", &nested);
+    assert_eq!(reply.status, 400, "{}", reply.raw);
+    assert_eq!(reply.body["error"], "bad request");
+    let tasks: Vec<Value> = (0..20_000).map(|i| json!({"id": i, "data": {}})).collect();
+    let reply = host.post_json("/models/dummy/predict", &json!({"tasks": tasks}));
+    assert_eq!(
+        reply.status, 422,
+        "no Choices in an empty config: {}",
+        reply.raw
+    );
+}
+
+#[test]
+fn slow_clients_are_cut_off_and_many_connections_do_not_stop_the_host() {
+    let host = start(HostBuilder::new(BIN).example("dummy"));
+    // Hundreds of idle connections...
+    let idle: Vec<std::net::TcpStream> = (0..300)
+        .filter_map(|_| std::net::TcpStream::connect(host.addr).ok())
+        .collect();
+    assert!(idle.len() > 250);
+    // ...and one slowloris: headers started, never finished.
+    let mut slow = std::net::TcpStream::connect(host.addr).expect("connect");
+    slow.write_all(b"POST /models/dummy/predict HTTP/1.1\r\nHost: x\r\n")
+        .expect("write");
+    assert_eq!(
+        host.get("/models/dummy/health").status,
+        200,
+        "others are served"
+    );
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    let read = slow.read(&mut buf);
+    assert!(
+        matches!(read, Ok(0) | Err(_)) || String::from_utf8_lossy(&buf).contains("408"),
+        "the slow client is disconnected: {read:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(29),
+        "cut off by the header timeout"
+    );
+    drop(idle);
+    assert_eq!(host.get("/models/dummy/health").status, 200);
+}
