@@ -11,22 +11,13 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use wasml_tests::{Host, HostBuilder, component_variant, example_model};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wasml-host-under-test");
 const MODELS: [&str; 4] = ["dummy", "substring-matching", "text-classifier", "simplest"];
 
-fn entry(host: &Host, name: &str) -> Option<Value> {
-    host.get("/models").body["models"]
-        .as_array()?
-        .iter()
-        .find(|m| m["name"] == name)
-        .cloned()
-}
-
 fn installs(host: &Host, name: &str) -> Option<u64> {
-    entry(host, name).and_then(|e| e["installs"].as_u64())
+    host.model_entry(name).and_then(|e| e["installs"].as_u64())
 }
 
 /// Writes `bytes` as `name`'s file (renamed into place) and returns the time until the
@@ -77,7 +68,7 @@ fn main() {
             .map(|i| {
                 let bytes = component_variant(&example_model(name), &format!("bench-{i}"));
                 let took = swap(&host, name, &bytes, i + 2);
-                let load_ms = entry(&host, name).and_then(|e| e["load_ms"].as_u64());
+                let load_ms = host.model_entry(name).and_then(|e| e["load_ms"].as_u64());
                 loads.push(Duration::from_millis(load_ms.unwrap_or(0)));
                 took
             })
@@ -98,13 +89,13 @@ fn main() {
     let samples: Vec<Duration> = (0..10)
         .map(|_| {
             std::fs::remove_file(&path).expect("remove");
-            while entry(&host, name).is_some() {
+            while host.model_entry(name).is_some() {
                 std::thread::sleep(Duration::from_millis(1));
             }
             swap(&host, name, &known, 1)
         })
         .collect();
-    assert_eq!(entry(&host, name).expect("entry")["from_cache"], true);
+    assert_eq!(host.model_entry(name).expect("entry")["from_cache"], true);
     eprintln!(
         "{name}: re-added, from the compile cache: median {:.1} ms",
         median(samples)

@@ -334,6 +334,15 @@ impl Host {
         }
     }
 
+    /// The `GET /models` entry of model `name`, if it is listed.
+    pub fn model_entry(&self, name: &str) -> Option<Value> {
+        self.get("/models").body["models"]
+            .as_array()?
+            .iter()
+            .find(|m| m["name"] == name)
+            .cloned()
+    }
+
     /// Everything the host logged so far.
     pub fn logs(&self) -> String {
         self.logs.lock().expect("log lock").join("\n")

@@ -17,15 +17,6 @@ fn start(builder: HostBuilder) -> Host {
     host
 }
 
-/// The `GET /models` entry of `name`, if listed.
-fn entry(host: &Host, name: &str) -> Option<Value> {
-    host.get("/models").body["models"]
-        .as_array()?
-        .iter()
-        .find(|m| m["name"] == name)
-        .cloned()
-}
-
 /// Polls until `check` holds for the model's entry (or its absence).
 fn wait_for(
     host: &Host,
@@ -35,7 +26,7 @@ fn wait_for(
 ) -> Option<Value> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let current = entry(host, name);
+        let current = host.model_entry(name);
         if check(current.as_ref()) {
             return current;
         }
@@ -68,7 +59,7 @@ fn model_path(host: &Host, name: &str) -> PathBuf {
 #[test]
 fn a_new_file_becomes_a_model_and_a_removed_one_is_unloaded() {
     let host = start(HostBuilder::new(BIN).example("dummy"));
-    assert!(entry(&host, "ner").is_none());
+    assert!(host.model_entry("ner").is_none());
     rename_into_place(
         &model_path(&host, "ner"),
         &std::fs::read(example_model("substring-matching")).expect("read"),
@@ -106,7 +97,7 @@ fn a_new_file_becomes_a_model_and_a_removed_one_is_unloaded() {
 fn fifty_swaps_under_continuous_load_drop_nothing() {
     let host = start(HostBuilder::new(BIN).example("dummy"));
     let path = model_path(&host, "dummy");
-    let first = entry(&host, "dummy").expect("dummy");
+    let first = host.model_entry("dummy").expect("dummy");
     let mut versions = vec![first["version"].as_str().expect("version").to_owned()];
     let stop = AtomicBool::new(false);
     let seen: Vec<(u16, String)> = std::thread::scope(|scope| {
@@ -165,7 +156,7 @@ fn fifty_swaps_under_continuous_load_drop_nothing() {
 fn broken_files_keep_the_working_version_serving() {
     let host = start(HostBuilder::new(BIN).example("dummy"));
     let path = model_path(&host, "dummy");
-    let good = entry(&host, "dummy").expect("dummy");
+    let good = host.model_entry("dummy").expect("dummy");
     let full = std::fs::read(example_model("dummy")).expect("read");
     let wrong_world = std::fs::read(WRONG_WORLD).expect("read");
     for (what, bytes) in [
@@ -229,11 +220,11 @@ fn a_restart_loads_known_components_from_the_compile_cache() {
     let builder = || HostBuilder::new(BIN).example("dummy").data_dir(data.path());
     {
         let host = start(builder());
-        let cold = entry(&host, "dummy").expect("dummy");
+        let cold = host.model_entry("dummy").expect("dummy");
         assert_eq!(cold["from_cache"], false, "{cold}");
     }
     let host = start(builder());
-    let warm = entry(&host, "dummy").expect("dummy");
+    let warm = host.model_entry("dummy").expect("dummy");
     assert_eq!(warm["from_cache"], true, "{warm}");
     assert_eq!(predict(&host, "dummy").status, 200);
     // A changed file misses the cache, and the host says where a load came from.
