@@ -343,6 +343,27 @@ impl Host {
             .cloned()
     }
 
+    /// Waits (up to 30 s) until the log holds a line containing every one of `needles`, and
+    /// returns that line. The log is read by another thread, so a line written just before
+    /// an HTTP answer may arrive just after it.
+    pub fn wait_for_log(&self, needles: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let logs = self.logs();
+            if let Some(line) = logs
+                .lines()
+                .find(|line| needles.iter().all(|n| line.contains(n)))
+            {
+                return line.to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needles:?}:\n{logs}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Everything the host logged so far.
     pub fn logs(&self) -> String {
         self.logs.lock().expect("log lock").join("\n")

@@ -395,11 +395,7 @@ fn guest_stdout_and_stderr_go_to_the_log_tagged_with_the_model() {
         &json!({"tasks": [{"data": {"action": "print"}}]}),
     );
     assert_eq!(reply.status, 200);
-    let logs = host.logs();
-    let line = logs
-        .lines()
-        .find(|l| l.contains("misbehave says hello on stdout"))
-        .expect("stdout logged");
+    let line = host.wait_for_log(&["misbehave says hello on stdout"]);
     assert!(line.contains("chatty"), "{line}");
-    assert!(logs.contains("misbehave says hello on stderr"));
+    host.wait_for_log(&["misbehave says hello on stderr", "chatty"]);
 }

@@ -238,5 +238,5 @@ fn a_restart_loads_known_components_from_the_compile_cache() {
     })
     .expect("entry");
     assert_eq!(changed["from_cache"], false);
-    assert!(host.logs().contains("model reloaded"));
+    host.wait_for_log(&["model reloaded", "dummy"]);
 }
