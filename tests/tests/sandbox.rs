@@ -138,12 +138,16 @@ fn a_manifest_grants_one_read_only_folder_and_nothing_else() {
 fn excess_concurrent_calls_get_503_with_retry_after() {
     let host = start(hostile(
         "m",
-        "[limits]\nmax_instances = 1\npredict_timeout_secs = 4\n",
+        "[limits]\nmax_instances = 1\npredict_timeout_secs = 5\n",
     ));
     std::thread::scope(|scope| {
         let busy = scope.spawn(|| act(&host, "m", json!({"action": "spin"})));
-        // Let the spinning call take the only slot.
-        std::thread::sleep(Duration::from_millis(500));
+        // Wait until the spinning call holds the only slot.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while host.model_entry("m").expect("m")["calls_running"] != 1 {
+            assert!(Instant::now() < deadline, "the spinning call never started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let refused = act(&host, "m", json!({"action": "ok"}));
         assert_error(&refused, 503, "busy");
         assert_eq!(refused.header("retry-after"), Some("1"));

@@ -88,6 +88,8 @@ pub(super) fn model_summary(name: &str, entry: &ModelEntry) -> Value {
         );
         obj.insert("component_sha256".into(), json!(model.component_hash));
         obj.insert("from_cache".into(), json!(model.from_cache));
+        obj.insert("calls_running".into(), json!(model.calls_running()));
+        obj.insert("max_instances".into(), json!(model.limits.max_instances));
         obj.insert(
             "info".into(),
             json!({

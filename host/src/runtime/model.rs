@@ -185,6 +185,14 @@ impl std::fmt::Display for BudgetSpent {
 impl std::error::Error for BudgetSpent {}
 
 impl LoadedModel {
+    /// Calls of this model running now (each holds an instance slot).
+    pub fn calls_running(&self) -> usize {
+        self.limits
+            .max_instances
+            .max(1)
+            .saturating_sub(self.instances.available_permits())
+    }
+
     /// Validates `compiled` by instantiating it and asking for its `info`: a component that
     /// cannot start never becomes a loaded model.
     pub async fn validate(
