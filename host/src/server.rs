@@ -126,10 +126,13 @@ where
     B: Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    if !authorized(http, &req) {
+    // Routing is a pure function of the request line; its answer (even a 404) is revealed
+    // only after the credentials are checked.
+    let routed = route(req.method(), req.uri().path());
+    if !authorized(http, &req, routed.as_ref().ok()) {
         return Err(ApiError::Unauthorized);
     }
-    let route = route(req.method(), req.uri().path())?;
+    let route = routed?;
     let body = if req.method() == Method::POST {
         check_content_type(&req)?;
         read_body(req.into_body(), http.max_body_bytes).await?
@@ -212,7 +215,7 @@ where
 
 /// Basic auth (when configured) guards every request. A webhook may instead carry the
 /// webhook token; when a token is configured, webhooks without it (or basic auth) are refused.
-fn authorized<B>(http: &HttpSettings, req: &Request<B>) -> bool {
+fn authorized<B>(http: &HttpSettings, req: &Request<B>, route: Option<&Route>) -> bool {
     let headers = req.headers();
     let authorization = headers
         .get(hyper::header::AUTHORIZATION)
@@ -221,14 +224,14 @@ fn authorized<B>(http: &HttpSettings, req: &Request<B>) -> bool {
         .basic_auth
         .as_ref()
         .map(|auth| auth.accepts(authorization));
-    let is_webhook = req.method() == Method::POST
-        && matches!(
-            route(req.method(), req.uri().path()),
-            Ok(Route::Model {
-                endpoint: Endpoint::Webhook,
-                ..
-            })
-        );
+    // `route` only answers the webhook endpoint for a POST.
+    let is_webhook = matches!(
+        route,
+        Some(Route::Model {
+            endpoint: Endpoint::Webhook,
+            ..
+        })
+    );
     if !is_webhook {
         return basic_ok.unwrap_or(true);
     }
