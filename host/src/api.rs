@@ -53,6 +53,10 @@ pub struct WebhookRequest {
     /// The project, with `id` and `label_config`.
     #[serde(default)]
     pub project: Option<WebhookProject>,
+    /// The annotation of `ANNOTATION_CREATED` / `ANNOTATION_UPDATED`, as sent (its `id`
+    /// decides which queued events describe the same annotation).
+    #[serde(default)]
+    pub annotation: Option<Value>,
 }
 
 /// `project` of a webhook.

@@ -12,7 +12,7 @@ use crate::auth::{BasicAuth, WebhookToken};
 use crate::jobs::{FitRunner, Jobs};
 use crate::labelconfig::LabelConfig;
 use crate::projects::Projects;
-use crate::registry::{self, Registry};
+use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::runtime::{CallLimits, Runtime};
 use crate::server::{self, HttpSettings};
@@ -166,8 +166,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create the data dir {}", args.data_dir.display()))?;
-    let found = registry::scan_models(&args.models)
-        .with_context(|| format!("cannot read the models folder {}", args.models.display()))?;
     let runtime = Runtime::new()?.with_cache(&args.data_dir.join("cache"))?;
     let store: Arc<dyn ModelStore> = match args.store {
         StoreKind::Redb => Arc::new(RedbStore::open(&args.data_dir.join("store.redb"))?),
@@ -193,18 +191,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         default_model: args.default_model.clone(),
     });
+    let reloader = Reloader::new(app.clone(), &args.models);
+    let found = reloader
+        .load_all()
+        .with_context(|| format!("cannot read the models folder {}", args.models.display()))?;
     if let Some(default) = &args.default_model
-        && !found.iter().any(|(name, _)| name == default)
+        && !found.contains(default)
     {
         tracing::warn!(
             "--default-model {default} is not in {}",
             args.models.display()
         );
     }
-    let reloader = Reloader::new(app.clone(), &args.models);
-    reloader
-        .load_all()
-        .with_context(|| format!("cannot read the models folder {}", args.models.display()))?;
     // Kept alive while serving: dropping the watcher stops hot reload.
     let _watcher = if args.no_watch {
         None

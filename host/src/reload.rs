@@ -21,7 +21,6 @@ use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, ne
 use crate::app::App;
 use crate::manifest::Manifest;
 use crate::registry::{self, model_name_of};
-use crate::version::model_version;
 
 /// Quiet time after the last event on a file before it is loaded. Short, because a copy in
 /// progress keeps producing events (each restarts the wait), and a load of a file caught
@@ -62,14 +61,15 @@ impl Reloader {
     }
 
     /// Loads every component in the folder, in parallel; models answer 503 until ready.
-    pub fn load_all(self: &Arc<Self>) -> std::io::Result<usize> {
+    /// Returns the models found.
+    pub fn load_all(self: &Arc<Self>) -> std::io::Result<Vec<String>> {
         let found = registry::scan_models(&self.models_dir)?;
         for (name, path) in &found {
             // Registered before loading starts, so requests get 503 rather than 404.
             self.app.registry.begin_load(name, path);
             self.request(name);
         }
-        Ok(found.len())
+        Ok(found.into_iter().map(|(name, _)| name).collect())
     }
 
     /// Syncs model `name` with its file, now or as soon as its current load ends.
@@ -108,7 +108,7 @@ impl Reloader {
         let is_file = tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file());
         if !is_file {
             if let Some(entry) = self.app.registry.remove(name) {
-                let version = entry.current.map(|m| version_of(&m));
+                let version = entry.current.map(|m| m.version(0));
                 tracing::info!(model = name, version, "model unloaded: its file is gone");
             }
             return;
@@ -163,11 +163,11 @@ impl Reloader {
         let load_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match loaded {
             Ok(model) => {
-                let version = version_of(&model);
+                let version = model.version(0);
                 let from_cache = model.from_cache;
                 match registry.install(name, Arc::new(model), load_ms) {
                     Some(old) => tracing::info!(
-                        model = name, old = %version_of(&old), new = %version, ms = load_ms,
+                        model = name, old = %old.version(0), new = %version, ms = load_ms,
                         from_cache, "model reloaded"
                     ),
                     None => tracing::info!(
@@ -176,7 +176,7 @@ impl Reloader {
                 }
             }
             Err(err) => {
-                let serving = current.map(|m| version_of(&m));
+                let serving = current.map(|m| m.version(0));
                 tracing::error!(
                     model = name,
                     serving,
@@ -244,8 +244,4 @@ impl Reloader {
             self.request(&name);
         }
     }
-}
-
-fn version_of(model: &crate::runtime::LoadedModel) -> String {
-    model_version(&model.info.version, &model.component_hash, 0)
 }

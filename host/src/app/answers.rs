@@ -4,7 +4,6 @@ use serde_json::{Map, Value, json};
 
 use crate::registry::ModelEntry;
 use crate::runtime::CallError;
-use crate::version::model_version;
 
 /// Checks the guest's slots (one per task, each a prediction object with a `result` list or
 /// a list of such objects) and stamps `model_version` on every prediction, so predictions
@@ -82,10 +81,7 @@ pub(super) fn model_summary(name: &str, entry: &ModelEntry) -> Value {
         "last_error": entry.last_error,
     });
     if let (Some(model), Some(obj)) = (&entry.current, summary.as_object_mut()) {
-        obj.insert(
-            "version".into(),
-            json!(model_version(&model.info.version, &model.component_hash, 0)),
-        );
+        obj.insert("version".into(), json!(model.version(0)));
         obj.insert("component_sha256".into(), json!(model.component_hash));
         obj.insert("from_cache".into(), json!(model.from_cache));
         obj.insert("calls_running".into(), json!(model.calls_running()));

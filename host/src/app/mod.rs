@@ -18,7 +18,6 @@ use crate::registry::{ModelState, Registry};
 use crate::routes::{Endpoint, ModelRef};
 use crate::runtime::{CallInput, CallLimits, LoadedModel, Runtime};
 use crate::store::{CallStore, ModelStore, StoreScope};
-use crate::version::model_version;
 
 use answers::{model_summary, stamp_slots};
 pub use training::TRAINING_EVENTS;
@@ -190,11 +189,6 @@ impl App {
         })))
     }
 
-    fn version_for(&self, model: &LoadedModel, project: &str) -> String {
-        let generation = self.projects.get(&model.name, project).generation;
-        model_version(&model.info.version, &model.component_hash, generation)
-    }
-
     /// `POST /setup`: remembers the project's label config and extra params, answers the
     /// version predictions will carry. Never compiles or calls the model.
     async fn setup(&self, name: &str, body: &[u8]) -> Result<Reply, ApiError> {
@@ -205,12 +199,13 @@ impl App {
         }
         let model = self.ready(name)?;
         let extra_params = api::extra_params_text(request.extra_params.as_ref());
-        let current = self.projects.get(name, &project);
-        let changed = (request.schema.is_some() && request.schema != current.label_config)
-            || extra_params != current.extra_params;
+        let mut settings = self.projects.get(name, &project);
+        let changed = (request.schema.is_some() && request.schema != settings.label_config)
+            || extra_params != settings.extra_params;
         // Label Studio calls /setup often (every project page load); write only on change.
         if changed {
-            self.projects
+            settings = self
+                .projects
                 .commit(
                     name,
                     &project,
@@ -226,7 +221,7 @@ impl App {
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
         }
         Ok(Reply::ok(
-            json!({"model_version": self.version_for(&model, &project)}),
+            json!({"model_version": model.version(settings.generation)}),
         ))
     }
 
@@ -291,7 +286,7 @@ impl App {
         let config = LabelConfig::parse(&raw_config)
             .map_err(|e| ApiError::InvalidLabelConfig(e.to_string()))?;
         Ok(PreparedCall {
-            version: self.version_for(model, &project),
+            version: model.version(settings.generation),
             model: model.name.clone(),
             project,
             raw_config,

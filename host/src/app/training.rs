@@ -56,8 +56,6 @@ impl App {
         self.accepts_jobs(name)?;
         let payload = std::str::from_utf8(body)
             .map_err(|_| ApiError::BadRequest("request body is not UTF-8".into()))?;
-        let payload_json: Value = serde_json::from_slice(body)
-            .map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
         let key = (name.to_owned(), project);
         let submitted = self
             .jobs
@@ -65,7 +63,7 @@ impl App {
                 &key,
                 &request.action,
                 payload.to_owned(),
-                &payload_json,
+                request.annotation.as_ref(),
                 label_config,
             )
             .await
@@ -100,7 +98,7 @@ impl App {
     pub(super) async fn list_jobs(&self, name: &str) -> Reply {
         let jobs: Vec<Value> = self
             .jobs
-            .list(name, None, JOBS_LISTED)
+            .list(name, JOBS_LISTED)
             .await
             .iter()
             .map(JobRecord::to_json)
@@ -167,11 +165,7 @@ impl App {
                     let outcome = JobOutcome::Done {
                         result: fit.result.clone(),
                         trained: fit.trained,
-                        model_version: crate::version::model_version(
-                            &model.info.version,
-                            &model.component_hash,
-                            settings.generation,
-                        ),
+                        model_version: model.version(settings.generation),
                     };
                     let record = job.finished(&outcome);
                     finished = Some(outcome);

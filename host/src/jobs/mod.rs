@@ -144,11 +144,11 @@ impl Jobs {
         key: &JobKey,
         event: &str,
         payload: String,
-        payload_json: &Value,
+        annotation: Option<&Value>,
         label_config: Option<String>,
     ) -> Result<Submitted, StoreFailure> {
         let mut state = self.state.lock().await;
-        let merge_key = coalesce_key(event, payload_json);
+        let merge_key = coalesce_key(event, annotation);
         let waiting = merge_key.as_ref().and_then(|k| state.waiting_with(key, k));
         if let Some(mut record) = waiting.and_then(|id| state.records.get(&id).cloned()) {
             record.payload = Some(payload);
@@ -165,23 +165,7 @@ impl Jobs {
             });
         }
         let id = state.next_id;
-        let record = JobRecord {
-            id,
-            model: key.0.clone(),
-            project: key.1.clone(),
-            event: event.to_owned(),
-            payload: Some(payload),
-            label_config,
-            state: JobState::Queued,
-            coalesced_events: 0,
-            created_at: now(),
-            started_at: None,
-            finished_at: None,
-            result: None,
-            trained: false,
-            model_version: None,
-            error: None,
-        };
+        let record = JobRecord::queued(id, key, event, payload, label_config);
         self.persist(&record).await?;
         state.next_id += 1;
         state.records.insert(id, record);
@@ -313,15 +297,15 @@ impl Jobs {
         self.state.lock().await.records.get(&id).cloned()
     }
 
-    /// The newest `limit` jobs of `model` (optionally one project), newest first.
-    pub async fn list(&self, model: &str, project: Option<&str>, limit: usize) -> Vec<JobRecord> {
+    /// The newest `limit` jobs of `model`, newest first.
+    pub async fn list(&self, model: &str, limit: usize) -> Vec<JobRecord> {
         self.state
             .lock()
             .await
             .records
             .values()
             .rev()
-            .filter(|r| r.model == model && project.is_none_or(|p| r.project == p))
+            .filter(|r| r.model == model)
             .take(limit)
             .cloned()
             .collect()

@@ -77,6 +77,33 @@ pub fn now() -> f64 {
 }
 
 impl JobRecord {
+    /// A new job for `event` on (model, project) `key`, waiting in its queue.
+    pub fn queued(
+        id: u64,
+        key: &(String, String),
+        event: &str,
+        payload: String,
+        label_config: Option<String>,
+    ) -> Self {
+        Self {
+            id,
+            model: key.0.clone(),
+            project: key.1.clone(),
+            event: event.to_owned(),
+            payload: Some(payload),
+            label_config,
+            state: JobState::Queued,
+            coalesced_events: 0,
+            created_at: now(),
+            started_at: None,
+            finished_at: None,
+            result: None,
+            trained: false,
+            model_version: None,
+            error: None,
+        }
+    }
+
     /// The key in the `jobs` table: zero-padded so key order is id order.
     pub fn key(id: u64) -> String {
         format!("{id:020}")
@@ -159,11 +186,11 @@ impl JobRecord {
 
 /// Which queued event a new one may replace: the same annotation (its latest state is what
 /// matters), or a repeated "start training". Other events are always delivered.
-pub fn coalesce_key(event: &str, payload: &Value) -> Option<String> {
+pub fn coalesce_key(event: &str, annotation: Option<&Value>) -> Option<String> {
     match event {
         "START_TRAINING" => Some("start-training".into()),
         "ANNOTATION_CREATED" | "ANNOTATION_UPDATED" => {
-            let id = payload.get("annotation")?.get("id")?;
+            let id = annotation?.get("id")?;
             (id.is_number() || id.is_string()).then(|| format!("annotation:{id}"))
         }
         _ => None,
@@ -176,42 +203,27 @@ mod tests {
 
     #[test]
     fn coalesce_keys() {
-        let created = json!({"annotation": {"id": 5}});
+        let created = json!({"id": 5});
         assert_eq!(
-            coalesce_key("ANNOTATION_CREATED", &created),
-            coalesce_key("ANNOTATION_UPDATED", &created)
+            coalesce_key("ANNOTATION_CREATED", Some(&created)),
+            coalesce_key("ANNOTATION_UPDATED", Some(&created))
         );
         assert_ne!(
-            coalesce_key("ANNOTATION_UPDATED", &json!({"annotation": {"id": 6}})),
-            coalesce_key("ANNOTATION_UPDATED", &created)
+            coalesce_key("ANNOTATION_UPDATED", Some(&json!({"id": 6}))),
+            coalesce_key("ANNOTATION_UPDATED", Some(&created))
         );
-        assert_eq!(coalesce_key("ANNOTATION_CREATED", &json!({})), None);
-        assert_eq!(
-            coalesce_key("ANNOTATIONS_DELETED", &json!({"annotations": [{"id": 5}]})),
-            None
-        );
-        assert!(coalesce_key("START_TRAINING", &json!({})).is_some());
+        assert_eq!(coalesce_key("ANNOTATION_CREATED", Some(&json!({}))), None);
+        assert_eq!(coalesce_key("ANNOTATION_CREATED", None), None);
+        assert_eq!(coalesce_key("ANNOTATIONS_DELETED", Some(&created)), None);
+        assert!(coalesce_key("START_TRAINING", None).is_some());
     }
 
     #[test]
     fn records_round_trip_and_drop_payloads_when_finished() {
-        let record = JobRecord {
-            id: 3,
-            model: "m".into(),
-            project: "1".into(),
-            event: "START_TRAINING".into(),
-            payload: Some("{}".into()),
-            label_config: None,
-            state: JobState::Queued,
-            coalesced_events: 0,
-            created_at: 1_700_000_000.25,
-            started_at: None,
-            finished_at: None,
-            result: None,
-            trained: false,
-            model_version: None,
-            error: None,
-        };
+        let key = ("m".to_owned(), "1".to_owned());
+        let mut record = JobRecord::queued(3, &key, "START_TRAINING", "{}".into(), None);
+        // A time that survives the JSON round trip exactly.
+        record.created_at = 1_700_000_000.25;
         let decoded: JobRecord = serde_json::from_slice(&record.encode()).expect("decode");
         assert_eq!(decoded, record);
         let done = record.finished(&JobOutcome::Failed(json!({"error": "trap"})));

@@ -55,13 +55,20 @@ fn key() -> JobKey {
 async fn submit(jobs: &Arc<Jobs>, runner: &Arc<ScriptedRunner>, event: &str, payload: &str) -> u64 {
     let json: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
     let submitted = jobs
-        .submit(&key(), event, payload.into(), &json, None)
+        .submit(&key(), event, payload.into(), json.get("annotation"), None)
         .await
         .expect("submit");
     if submitted.start_worker {
         jobs.spawn_worker(key(), runner.clone());
     }
     submitted.id
+}
+
+/// Submits `event` with an empty payload, without starting a worker.
+async fn enqueue(jobs: &Jobs, event: &str) -> Submitted {
+    jobs.submit(&key(), event, "{}".into(), None, None)
+        .await
+        .expect("submit")
 }
 
 async fn new_jobs(store: Arc<dyn ModelStore>) -> Arc<Jobs> {
@@ -155,11 +162,7 @@ async fn unfinished_jobs_resume_after_a_restart() {
     let store: Arc<dyn ModelStore> = Arc::new(MemoryStore::default());
     let before = new_jobs(store.clone()).await;
     // Submitted but never started, as if the host died right after acknowledging.
-    let id = before
-        .submit(&key(), "START_TRAINING", "{}".into(), &json!({}), None)
-        .await
-        .expect("submit")
-        .id;
+    let id = enqueue(&before, "START_TRAINING").await.id;
     drop(before);
     let (after, restart) = Jobs::load(store, 1).await.expect("load");
     assert_eq!(restart, [key()]);
@@ -168,10 +171,7 @@ async fn unfinished_jobs_resume_after_a_restart() {
     after.spawn_worker(key(), runner.clone());
     let record = after.wait(id, Duration::from_secs(10)).await.expect("job");
     assert_eq!(record.state, JobState::Done);
-    let next = after
-        .submit(&key(), "START_TRAINING", "{}".into(), &json!({}), None)
-        .await
-        .expect("submit");
+    let next = enqueue(&after, "START_TRAINING").await;
     assert!(next.id > id, "ids keep increasing across restarts");
 }
 
@@ -183,27 +183,18 @@ async fn only_a_job_with_an_idle_queue_is_first_in_line() {
         hold_first: Some(hold.clone()),
         ..ScriptedRunner::default()
     });
-    let first = jobs
-        .submit(&key(), "START_TRAINING", "{}".into(), &json!({}), None)
-        .await
-        .expect("submit");
+    let first = enqueue(&jobs, "START_TRAINING").await;
     assert!(first.first_in_line && first.start_worker);
     jobs.spawn_worker(key(), runner.clone());
     runner.started.notified().await;
-    let second = jobs
-        .submit(&key(), "ANNOTATIONS_CREATED", "{}".into(), &json!({}), None)
-        .await
-        .expect("submit");
+    let second = enqueue(&jobs, "ANNOTATIONS_CREATED").await;
     assert!(!second.first_in_line, "the first job is still running");
     assert!(!second.start_worker);
     hold.notify_one();
     jobs.wait(second.id, Duration::from_secs(10))
         .await
         .expect("job");
-    let third = jobs
-        .submit(&key(), "ANNOTATIONS_CREATED", "{}".into(), &json!({}), None)
-        .await
-        .expect("submit");
+    let third = enqueue(&jobs, "ANNOTATIONS_CREATED").await;
     assert!(
         third.first_in_line,
         "the queue is idle again once its jobs finished"

@@ -185,6 +185,12 @@ impl std::fmt::Display for BudgetSpent {
 impl std::error::Error for BudgetSpent {}
 
 impl LoadedModel {
+    /// This model's version after `generation` committed trainings in a project (see
+    /// [`crate::version::model_version`]); generation 0 is the untrained version.
+    pub fn version(&self, generation: u64) -> String {
+        crate::version::model_version(&self.info.version, &self.component_hash, generation)
+    }
+
     /// Calls of this model running now (each holds an instance slot).
     pub fn calls_running(&self) -> usize {
         self.limits

@@ -34,11 +34,6 @@ impl CallStore {
         }
     }
 
-    /// The scope this call may touch.
-    pub fn scope(&self) -> &StoreScope {
-        &self.scope
-    }
-
     /// The value under `key`, including this call's pending writes.
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreFailure> {
         check_key(key)?;
