@@ -62,10 +62,14 @@ fn main() {
              /// A test component that fails on request.\n\
              pub const MISBEHAVE: &str = {:?};\n\
              /// A valid component implementing some other world.\n\
-             pub const WRONG_WORLD: &str = {:?};\n",
+             pub const WRONG_WORLD: &str = {:?};\n\
+             /// A compile cache shared by the tests that serve large (Python, JavaScript)\n\
+             /// components, so each is compiled once per build of the tests.\n\
+             pub const SHARED_COMPILE_CACHE: &str = {:?};\n",
             models.display().to_string(),
             out.join("misbehave.wasm").display().to_string(),
             out.join("wrong_world.wasm").display().to_string(),
+            out.join("compile-cache").display().to_string(),
         ),
     )
     .expect("write components.rs");
@@ -76,6 +80,17 @@ fn main() {
         root.join("guest-sdk/Cargo.toml"),
         root.join("scripts/build-models"),
         root.join("example-models/rust/Cargo.toml"),
+        root.join("example-models/python"),
+        root.join("example-models/js/lib"),
+        root.join("example-models/js/models"),
+        root.join("example-models/js/build"),
+        root.join("example-models/js/package-lock.json"),
+        root.join("example-models/c/sdk"),
+        root.join("example-models/c/substring-matching"),
+        root.join("example-models/c/label-frequency"),
+        root.join("example-models/c/vendor"),
+        root.join("example-models/c/build"),
+        root.join("example-models/c/toolchain.sh"),
         components.join("Cargo.toml"),
         components.join("misbehave/src"),
         components.join("wrong-world/src"),

@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve every component in the models folder, each at /models/<name>.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print a label config parsed the way Label Studio's SDK parses it, as JSON.
     ParseConfig {
         /// The label config XML file.
@@ -50,6 +50,11 @@ pub struct ServeArgs {
     /// Folder for everything the host writes.
     #[arg(long, env = "WASML_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// Folder of compiled components, keyed by content hash (default: `<data-dir>/cache`).
+    /// Several hosts may share one: entries are written under unique names and renamed
+    /// into place.
+    #[arg(long, env = "WASML_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "WASML_HOST", default_value = "0.0.0.0")]
     pub host: String,
@@ -115,7 +120,7 @@ pub fn main() -> std::process::ExitCode {
             .enable_all()
             .build()
             .context("starting the async runtime")
-            .and_then(|rt| rt.block_on(serve(args))),
+            .and_then(|rt| rt.block_on(serve(*args))),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -166,7 +171,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create the data dir {}", args.data_dir.display()))?;
-    let runtime = Runtime::new()?.with_cache(&args.data_dir.join("cache"))?;
+    let cache_dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("cache"));
+    let runtime = Runtime::new()?.with_cache(&cache_dir)?;
     let store: Arc<dyn ModelStore> = match args.store {
         StoreKind::Redb => Arc::new(RedbStore::open(&args.data_dir.join("store.redb"))?),
         StoreKind::Memory => Arc::new(MemoryStore::default()),

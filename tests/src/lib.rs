@@ -116,6 +116,13 @@ impl HostBuilder {
         self
     }
 
+    /// Uses `dir` as the compile cache (`--cache-dir`), e.g. [`SHARED_COMPILE_CACHE`] so
+    /// that large components compile once for all tests.
+    pub fn cache_dir(self, dir: &Path) -> Self {
+        let dir = dir.display().to_string();
+        self.args(&["--cache-dir", &dir])
+    }
+
     /// Sets an environment variable.
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
@@ -320,7 +327,12 @@ impl Host {
 
     /// Waits until no model is loading; returns `GET /models`.
     pub fn wait_ready(&self) -> Value {
-        let deadline = Instant::now() + READY_TIMEOUT;
+        self.wait_ready_within(READY_TIMEOUT)
+    }
+
+    /// [`Host::wait_ready`] with a longer budget, for large components compiled cold.
+    pub fn wait_ready_within(&self, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
         loop {
             let models = self.get("/models").body;
             let loading = models["models"]

@@ -147,7 +147,9 @@ impl App {
             .fit(call.store(&self.store), &call.input(), &job.event, payload)
             .await;
         self.metrics.record_fit(&job.model, outcome.is_ok());
-        let CallOutcome { value: fit, store } = outcome.map_err(|error| ApiError::Model {
+        let CallOutcome {
+            value: fit, store, ..
+        } = outcome.map_err(|error| ApiError::Model {
             model: job.model.clone(),
             error,
         })?;

@@ -3,6 +3,7 @@
 //! component skips compilation (milliseconds instead of seconds for interpreter guests).
 
 use std::hash::{Hash, Hasher};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use wasmtime::Engine;
@@ -68,9 +69,14 @@ impl CompileCache {
             .serialize()
             .map_err(|e| std::io::Error::other(format!("{e:#}")))
             .and_then(|bytes| {
-                let tmp = self.dir.join(format!(".{component_hash}.tmp"));
-                std::fs::write(&tmp, bytes)?;
-                std::fs::rename(&tmp, &path)
+                // A unique temporary name: hosts sharing the folder may write the same
+                // entry at once, and each must rename a complete file of its own.
+                let mut tmp = tempfile::Builder::new()
+                    .prefix(&format!(".{component_hash}."))
+                    .suffix(".tmp")
+                    .tempfile_in(&self.dir)?;
+                tmp.write_all(&bytes)?;
+                tmp.persist(&path).map(drop).map_err(|e| e.error)
             });
         match written {
             Ok(()) => self.evict(),

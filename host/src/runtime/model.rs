@@ -126,6 +126,9 @@ pub struct CallOutcome<T> {
     pub value: T,
     /// The call's store with its uncommitted writes.
     pub store: CallStore,
+    /// Linear memory the instance held when the call returned, in bytes (all memories of
+    /// the component): what one live instance of the model costs.
+    pub memory_bytes: usize,
 }
 
 /// The inputs every call carries.
@@ -258,6 +261,7 @@ impl LoadedModel {
         Ok(CallOutcome {
             value: outcome.value?,
             store: outcome.store,
+            memory_bytes: outcome.memory_bytes,
         })
     }
 
@@ -270,7 +274,11 @@ impl LoadedModel {
         payload: &str,
     ) -> Result<CallOutcome<FitResult>, CallError> {
         let request = input.request();
-        let CallOutcome { value, store } = self
+        let CallOutcome {
+            value,
+            store,
+            memory_bytes,
+        } = self
             .run(store, self.limits.fit_timeout, async |bindings, store| {
                 bindings.call_fit(store, &request, event, payload).await
             })
@@ -288,6 +296,7 @@ impl LoadedModel {
                 trained: outcome.trained,
             },
             store,
+            memory_bytes,
         })
     }
 
@@ -310,10 +319,14 @@ impl LoadedModel {
         };
         self.flush_output(store.data());
         match outcome {
-            Ok(value) => Ok(CallOutcome {
-                value,
-                store: store.into_data().store,
-            }),
+            Ok(value) => {
+                let state = store.into_data();
+                Ok(CallOutcome {
+                    value,
+                    memory_bytes: state.limiter.memory_bytes,
+                    store: state.store,
+                })
+            }
             Err(err) => Err(self.classify(&store, timeout, err)),
         }
     }

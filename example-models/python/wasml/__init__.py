@@ -1,0 +1,47 @@
+"""Helpers for writing wasml models in Python.
+
+A model is a class with ``predict`` (and optionally ``fit``); :func:`export` turns it into
+the ``WitWorld`` class componentize-py exports::
+
+    import wasml
+
+    class Echo(wasml.Model):
+        name = "Echo"
+        version = "1.0.0"
+
+        def predict(self, call, tasks, context):
+            return [wasml.Prediction() for _ in tasks]
+
+    WitWorld = wasml.export(Echo)
+
+Tasks, the interactive context and webhook payloads arrive decoded (plain dicts wrapped in
+small classes); predictions are returned as :class:`Prediction` objects or dicts. Errors are
+raised as :class:`InvalidInput`, :class:`UnsupportedConfig` or any other exception (which the
+host reports as an internal model error).
+"""
+
+from .errors import InvalidInput, ModelError, UnsupportedConfig
+from .labelconfig import Control, LabelConfig
+from .model import Call, Context, Event, Fit, Model, Task, export
+from .regions import Prediction, Region
+from . import log, store, text
+
+__all__ = [
+    "Call",
+    "Context",
+    "Control",
+    "Event",
+    "Fit",
+    "InvalidInput",
+    "LabelConfig",
+    "Model",
+    "ModelError",
+    "Prediction",
+    "Region",
+    "Task",
+    "UnsupportedConfig",
+    "export",
+    "log",
+    "store",
+    "text",
+]
