@@ -87,10 +87,19 @@ mod tests {
 
     #[test]
     fn ties_follow_config_order_then_code_points() {
-        assert_eq!(tally(&[&["B"], &["A"]]).winner(&["B", "A"]).map(|w| w.0), Some("B"));
-        assert_eq!(tally(&[&["B"], &["A"]]).winner(&["A", "B"]).map(|w| w.0), Some("A"));
+        assert_eq!(
+            tally(&[&["B"], &["A"]]).winner(&["B", "A"]).map(|w| w.0),
+            Some("B")
+        );
+        assert_eq!(
+            tally(&[&["B"], &["A"]]).winner(&["A", "B"]).map(|w| w.0),
+            Some("A")
+        );
         // Unlisted labels come after listed ones, even when they sort first.
-        assert_eq!(tally(&[&["A"], &["Z"]]).winner(&["Z"]).map(|w| w.0), Some("Z"));
+        assert_eq!(
+            tally(&[&["A"], &["Z"]]).winner(&["Z"]).map(|w| w.0),
+            Some("Z")
+        );
         assert_eq!(tally(&[&["é"], &["e"]]).winner(&[]).map(|w| w.0), Some("e"));
     }
 
@@ -104,7 +113,10 @@ mod tests {
             {"from_name": "sentiment", "to_name": "text", "type": "labels",
              "value": {"choices": ["Negative"]}}
         ]});
-        assert_eq!(choices_of(&annotation, "sentiment"), ["Positive", "Neutral"]);
+        assert_eq!(
+            choices_of(&annotation, "sentiment"),
+            ["Positive", "Neutral"]
+        );
         assert!(choices_of(&json!({"id": 1}), "sentiment").is_empty());
         assert!(choices_of(&json!({"result": "x"}), "sentiment").is_empty());
     }
