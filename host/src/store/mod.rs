@@ -9,10 +9,12 @@
 mod call;
 mod memory;
 mod redb;
+mod redis;
 
 pub use call::CallStore;
 pub use memory::MemoryStore;
 pub use redb::RedbStore;
+pub use redis::RedisStore;
 
 /// Longest key a model may use, in bytes: keys are names, not data.
 pub const MAX_KEY_BYTES: usize = 1024;

@@ -4,12 +4,55 @@ use std::sync::Arc;
 
 use super::*;
 
-fn backends() -> Vec<(Arc<dyn ModelStore>, Option<tempfile::TempDir>)> {
+/// What keeps a backend alive for a test: its folder, or its Redis server.
+type Guard = Box<dyn std::any::Any>;
+
+/// A throwaway `redis-server` on a Unix socket in a temporary folder (no port to collide
+/// on, no persistence), killed when dropped.
+struct RedisServer {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("redis.sock");
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", "0", "--save", "", "--appendonly", "no", "--unixsocket"])
+            .arg(&socket)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (Debian package redis-server) must be installed");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !socket.exists() {
+            assert!(std::time::Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Self { child, dir }
+    }
+
+    fn url(&self) -> String {
+        format!("redis+unix://{}", self.dir.path().join("redis.sock").display())
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn backends() -> Vec<(Arc<dyn ModelStore>, Guard)> {
     let dir = tempfile::tempdir().expect("temp dir");
     let redb = RedbStore::open(&dir.path().join("store.redb")).expect("open redb");
+    let server = RedisServer::start();
+    let redis = RedisStore::connect(&server.url()).await.expect("connect");
     vec![
-        (Arc::new(MemoryStore::default()), None),
-        (Arc::new(redb), Some(dir)),
+        (Arc::new(MemoryStore::default()), Box::new(())),
+        (Arc::new(redb), Box::new(dir)),
+        (Arc::new(redis), Box::new(server)),
     ]
 }
 
@@ -26,7 +69,7 @@ async fn commit(call: CallStore, backend: &Arc<dyn ModelStore>) {
 
 #[tokio::test]
 async fn scopes_never_see_each_other() {
-    for (backend, _dir) in backends() {
+    for (backend, _dir) in backends().await {
         let mut a1 = CallStore::new(backend.clone(), scope("a", "1"));
         a1.set("k", b"a1".to_vec()).expect("set");
         commit(a1, &backend).await;
@@ -46,7 +89,7 @@ async fn scopes_never_see_each_other() {
 
 #[tokio::test]
 async fn writes_are_invisible_until_committed_and_lost_if_dropped() {
-    for (backend, _dir) in backends() {
+    for (backend, _dir) in backends().await {
         let mut call = CallStore::new(backend.clone(), scope("m", "1"));
         call.set("k", b"v".to_vec()).expect("set");
         assert_eq!(call.get("k").await.expect("own write"), Some(b"v".to_vec()));
@@ -59,7 +102,7 @@ async fn writes_are_invisible_until_committed_and_lost_if_dropped() {
 
 #[tokio::test]
 async fn limits_are_enforced() {
-    for (backend, _dir) in backends() {
+    for (backend, _dir) in backends().await {
         let mut s = CallStore::new(backend, scope("m", "1"));
         assert!(matches!(
             s.set("", vec![]),
@@ -91,7 +134,7 @@ async fn limits_are_enforced() {
 
 #[tokio::test]
 async fn list_and_delete_see_pending_writes() {
-    for (backend, _dir) in backends() {
+    for (backend, _dir) in backends().await {
         let mut s = CallStore::new(backend.clone(), scope("m", "1"));
         for k in ["ex/2", "ex/1", "other"] {
             s.set(k, vec![1]).expect("set");
@@ -112,7 +155,7 @@ async fn list_and_delete_see_pending_writes() {
 
 #[tokio::test]
 async fn host_records_commit_with_guest_writes() {
-    for (backend, _dir) in backends() {
+    for (backend, _dir) in backends().await {
         let mut s = CallStore::new(backend.clone(), scope("m", "1"));
         s.set("model", b"weights".to_vec()).expect("set");
         let batch = s
