@@ -16,7 +16,7 @@ use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::runtime::{CallLimits, Runtime};
 use crate::server::{self, HttpSettings};
-use crate::store::{MemoryStore, ModelStore, RedbStore};
+use crate::store::{MemoryStore, ModelStore, RedbStore, RedisStore};
 
 /// Serve WebAssembly models to Label Studio over its ML backend protocol.
 #[derive(Debug, Parser)]
@@ -79,8 +79,9 @@ pub struct ServeArgs {
     #[arg(long, env = "WASML_WEBHOOK_TOKEN", hide_env_values = true)]
     pub webhook_token: Option<String>,
     /// Where models' keys, project settings and training jobs live: `redb` (a file in the
-    /// data dir, survives restarts) or `memory` (lost on exit; for experiments).
-    #[arg(long, env = "WASML_STORE", value_enum, default_value_t = StoreKind::Redb)]
+    /// data dir, survives restarts), `memory` (lost on exit; for experiments) or a Redis URL
+    /// (`redis://host:port/db`, shared by several hosts).
+    #[arg(long, env = "WASML_STORE", default_value = "redb")]
     pub store: StoreKind,
     /// How long a webhook waits for `fit` before answering 202 with a job to poll, in
     /// milliseconds. Label Studio gives up on a webhook after 1 s.
@@ -102,12 +103,34 @@ pub struct ServeArgs {
 }
 
 /// A store backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreKind {
     /// `<data-dir>/store.redb`.
     Redb,
     /// In memory.
     Memory,
+    /// A Redis server at this URL (`redis://`, `rediss://` or `redis+unix://`).
+    Redis(String),
+}
+
+impl std::str::FromStr for StoreKind {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "redb" => Ok(Self::Redb),
+            "memory" => Ok(Self::Memory),
+            url if ["redis://", "rediss://", "redis+unix://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme)) =>
+            {
+                Ok(Self::Redis(url.to_owned()))
+            }
+            other => Err(format!(
+                "unknown store {other:?}: use redb, memory or a redis:// URL"
+            )),
+        }
+    }
 }
 
 /// Runs the command line; the binary's `main` is this.
@@ -176,9 +199,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| args.data_dir.join("cache"));
     let runtime = Runtime::new()?.with_cache(&cache_dir)?;
-    let store: Arc<dyn ModelStore> = match args.store {
+    let store: Arc<dyn ModelStore> = match &args.store {
         StoreKind::Redb => Arc::new(RedbStore::open(&args.data_dir.join("store.redb"))?),
         StoreKind::Memory => Arc::new(MemoryStore::default()),
+        StoreKind::Redis(url) => Arc::new(RedisStore::connect(url).await?),
     };
     tracing::info!("store: {}", store.describe());
     let max_fits = args.max_concurrent_fits.unwrap_or_else(|| {

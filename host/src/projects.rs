@@ -1,9 +1,13 @@
 //! What the host remembers per (model, project): the label config and extra params from
 //! `/setup`, and how many trainings have been committed (part of the model version).
 //!
-//! Kept in the store's `projects` table so it survives restarts, and cached in memory because
-//! every call reads it. All changes go through one writer lock, so the cache and the store
-//! never disagree and a version bump commits in the same transaction as the trained state.
+//! Kept in the store so it survives restarts: the label config and extra params in the
+//! `projects` table, the generation in `generations`. The two are separate records because
+//! different writers change them (`/setup` one, training the other); with a store shared by
+//! several hosts, neither can then overwrite the other's change with a stale copy.
+//!
+//! A host that owns its store caches every record in memory (every call reads them); with a
+//! shared store (Redis) other hosts change them, so every read goes to the store.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -21,7 +25,8 @@ pub struct ProjectSettings {
     /// The `extra_params` from the last `/setup`.
     #[serde(default)]
     pub extra_params: Option<String>,
-    /// Committed trainings; 0 until `fit` reports trained state.
+    /// Committed trainings; 0 until `fit` reports trained state. Stored in its own record;
+    /// read from this one only for data written before the split.
     #[serde(default)]
     pub generation: u64,
 }
@@ -31,8 +36,9 @@ type Key = (String, String);
 /// Settings of every (model, project) pair.
 pub struct Projects {
     store: Arc<dyn ModelStore>,
+    /// Every record, when this host owns the store; empty and unused when it is shared.
     cache: Mutex<HashMap<Key, ProjectSettings>>,
-    /// Serialises changes: read-modify-commit-cache happens as one step.
+    /// Serialises this host's changes: read-modify-commit-cache happens as one step.
     writer: tokio::sync::Mutex<()>,
 }
 
@@ -42,21 +48,43 @@ fn record_key(model: &str, project: &str) -> String {
     format!("{model}/{project}")
 }
 
+/// Decodes a generation record (a decimal number).
+fn decode_generation(bytes: &[u8]) -> Option<u64> {
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
 impl Projects {
-    /// Loads every project's settings from `store`. Unreadable records are logged and
-    /// skipped: they only hold defaults the next `/setup` restores.
+    /// Loads every project's settings from `store` (or nothing, when the store is shared and
+    /// read afresh each time). Unreadable records are logged and skipped: they only hold
+    /// defaults the next `/setup` restores.
     pub async fn load(store: Arc<dyn ModelStore>) -> Result<Self, StoreFailure> {
         let mut cache = HashMap::new();
-        for (key, value) in store.host_records(HostTable::Projects).await? {
-            let Some((model, project)) = key.split_once('/') else {
-                tracing::warn!(key, "skipping a project record with a malformed key");
-                continue;
-            };
-            match serde_json::from_slice::<ProjectSettings>(&value) {
-                Ok(settings) => {
-                    cache.insert((model.to_owned(), project.to_owned()), settings);
+        if !store.shared() {
+            for (key, value) in store.host_records(HostTable::Projects).await? {
+                let Some((model, project)) = key.split_once('/') else {
+                    tracing::warn!(key, "skipping a project record with a malformed key");
+                    continue;
+                };
+                match serde_json::from_slice::<ProjectSettings>(&value) {
+                    Ok(settings) => {
+                        cache.insert((model.to_owned(), project.to_owned()), settings);
+                    }
+                    Err(err) => {
+                        tracing::warn!(key, "skipping an unreadable project record: {err}");
+                    }
                 }
-                Err(err) => tracing::warn!(key, "skipping an unreadable project record: {err}"),
+            }
+            for (key, value) in store.host_records(HostTable::Generations).await? {
+                let (Some((model, project)), Some(generation)) =
+                    (key.split_once('/'), decode_generation(&value))
+                else {
+                    tracing::warn!(key, "skipping an unreadable generation record");
+                    continue;
+                };
+                cache
+                    .entry((model.to_owned(), project.to_owned()))
+                    .or_default()
+                    .generation = generation;
             }
         }
         Ok(Self {
@@ -71,16 +99,41 @@ impl Projects {
     }
 
     /// The settings of `project` for `model` (defaults when never set up).
-    pub fn get(&self, model: &str, project: &str) -> ProjectSettings {
-        self.cache()
-            .get(&(model.to_owned(), project.to_owned()))
-            .cloned()
-            .unwrap_or_default()
+    pub async fn get(&self, model: &str, project: &str) -> Result<ProjectSettings, StoreFailure> {
+        if !self.store.shared() {
+            return Ok(self
+                .cache()
+                .get(&(model.to_owned(), project.to_owned()))
+                .cloned()
+                .unwrap_or_default());
+        }
+        let key = record_key(model, project);
+        let mut settings = match self.store.host_record(HostTable::Projects, &key).await? {
+            Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|err| {
+                tracing::warn!(key, "ignoring an unreadable project record: {err}");
+                ProjectSettings::default()
+            }),
+            None => ProjectSettings::default(),
+        };
+        if let Some(generation) = self
+            .store
+            .host_record(HostTable::Generations, &key)
+            .await?
+            .as_deref()
+            .and_then(decode_generation)
+        {
+            settings.generation = generation;
+        }
+        Ok(settings)
     }
 
     /// Changes the settings of `project` for `model` and commits them together with the
     /// batch `with` builds from the new settings (e.g. the trained state of a `fit` and its
-    /// job record naming the new version), atomically. Returns the new settings.
+    /// job record naming the new version), atomically. Only the records that changed are
+    /// written. Returns the new settings.
+    ///
+    /// With a shared store, generation changes must be serialised across hosts by the
+    /// caller (training holds the (model, project) lock).
     pub async fn commit(
         &self,
         model: &str,
@@ -89,19 +142,27 @@ impl Projects {
         with: impl FnOnce(&ProjectSettings) -> Batch,
     ) -> Result<ProjectSettings, StoreFailure> {
         let _writer = self.writer.lock().await;
-        let mut settings = self.get(model, project);
+        let before = self.get(model, project).await?;
+        let mut settings = before.clone();
         change(&mut settings);
-        let batch = with(&settings);
-        let record = serde_json::to_vec(&settings)
-            .map_err(|e| StoreFailure::Unavailable(format!("cannot encode settings: {e}")))?;
-        let batch = batch.with_host(
-            HostTable::Projects,
-            record_key(model, project),
-            Some(record),
-        );
+        let mut batch = with(&settings);
+        let key = record_key(model, project);
+        if settings.label_config != before.label_config
+            || settings.extra_params != before.extra_params
+        {
+            let record = serde_json::to_vec(&settings)
+                .map_err(|e| StoreFailure::Unavailable(format!("cannot encode settings: {e}")))?;
+            batch = batch.with_host(HostTable::Projects, key.clone(), Some(record));
+        }
+        if settings.generation != before.generation {
+            let record = settings.generation.to_string().into_bytes();
+            batch = batch.with_host(HostTable::Generations, key, Some(record));
+        }
         self.store.commit(batch).await?;
-        self.cache()
-            .insert((model.to_owned(), project.to_owned()), settings.clone());
+        if !self.store.shared() {
+            self.cache()
+                .insert((model.to_owned(), project.to_owned()), settings.clone());
+        }
         Ok(settings)
     }
 }
@@ -117,7 +178,10 @@ mod tests {
         let store: Arc<dyn ModelStore> =
             Arc::new(RedbStore::open(&dir.path().join("s.redb")).expect("open"));
         let projects = Projects::load(store.clone()).await.expect("load");
-        assert_eq!(projects.get("m", "1"), ProjectSettings::default());
+        assert_eq!(
+            projects.get("m", "1").await.expect("get"),
+            ProjectSettings::default()
+        );
         projects
             .commit("m", "1", |s| s.generation += 1, |_| Batch::default())
             .await
@@ -132,11 +196,45 @@ mod tests {
             .await
             .expect("commit");
         let reloaded = Projects::load(store).await.expect("reload");
-        assert_eq!(reloaded.get("m", "1").generation, 1);
+        assert_eq!(reloaded.get("m", "1").await.expect("get").generation, 1);
         assert_eq!(
-            reloaded.get("m", "1/x").label_config.as_deref(),
+            reloaded
+                .get("m", "1/x")
+                .await
+                .expect("get")
+                .label_config
+                .as_deref(),
             Some("<View/>")
         );
-        assert_eq!(reloaded.get("other", "1"), ProjectSettings::default());
+        assert_eq!(
+            reloaded.get("other", "1").await.expect("get"),
+            ProjectSettings::default()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_generation_written_before_the_split_still_counts() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store: Arc<dyn ModelStore> =
+            Arc::new(RedbStore::open(&dir.path().join("s.redb")).expect("open"));
+        let legacy = br#"{"label_config": "<View/>", "extra_params": null, "generation": 4}"#;
+        store
+            .commit(Batch::host(
+                HostTable::Projects,
+                "m/1".into(),
+                Some(legacy.to_vec()),
+            ))
+            .await
+            .expect("commit");
+        let projects = Projects::load(store.clone()).await.expect("load");
+        assert_eq!(projects.get("m", "1").await.expect("get").generation, 4);
+        projects
+            .commit("m", "1", |s| s.generation += 1, |_| Batch::default())
+            .await
+            .expect("commit");
+        let reloaded = Projects::load(store).await.expect("reload");
+        let settings = reloaded.get("m", "1").await.expect("get");
+        assert_eq!(settings.generation, 5);
+        assert_eq!(settings.label_config.as_deref(), Some("<View/>"));
     }
 }

@@ -199,7 +199,11 @@ impl App {
         }
         let model = self.ready(name)?;
         let extra_params = api::extra_params_text(request.extra_params.as_ref());
-        let mut settings = self.projects.get(name, &project);
+        let mut settings = self
+            .projects
+            .get(name, &project)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         let changed = (request.schema.is_some() && request.schema != settings.label_config)
             || extra_params != settings.extra_params;
         // Label Studio calls /setup often (every project page load); write only on change.
@@ -235,7 +239,7 @@ impl App {
                 .unwrap_or_default(),
         };
         let model = self.ready(name)?;
-        let call = self.prepare(&model, project, request.label_config)?;
+        let call = self.prepare(&model, project, request.label_config).await?;
         let tasks: Vec<String> = request
             .tasks
             .iter()
@@ -275,13 +279,17 @@ impl App {
     /// Everything a guest call needs for `project`: the label config from the request, else
     /// from `/setup` (a broken one is the client's error, 400), the project's extra params,
     /// its model version and its slice of the store.
-    fn prepare(
+    async fn prepare(
         &self,
         model: &LoadedModel,
         project: String,
         label_config: Option<String>,
     ) -> Result<PreparedCall, ApiError> {
-        let settings = self.projects.get(&model.name, &project);
+        let settings = self
+            .projects
+            .get(&model.name, &project)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         let raw_config = label_config.or(settings.label_config).unwrap_or_default();
         let config = LabelConfig::parse(&raw_config)
             .map_err(|e| ApiError::InvalidLabelConfig(e.to_string()))?;

@@ -137,11 +137,52 @@ impl App {
         }
     }
 
+    /// The stored record of `job` when other hosts share the store (they may have run it
+    /// or changed it); `None` when this host owns the store or the record is gone.
+    async fn shared_job_record(&self, job: &JobRecord) -> Result<Option<JobRecord>, ApiError> {
+        if !self.store.shared() {
+            return Ok(None);
+        }
+        let stored = self
+            .store
+            .host_record(HostTable::Jobs, &JobRecord::key(job.id))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(stored.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
     /// Runs one job's `fit` and commits, in one transaction, what it wrote, the project's
     /// new version when it trained, and the finished job record.
     async fn run_job(&self, job: &JobRecord) -> Result<Finished, ApiError> {
         let model = self.when_ready(&job.model).await?;
-        let call = self.prepare(&model, job.project.clone(), job.label_config.clone())?;
+        // Hosts sharing a store train one (model, project) at a time between them.
+        let _lock = self
+            .store
+            .lock(&format!("fit/{}/{}", job.model, job.project))
+            .await
+            .map_err(|e| ApiError::Internal(format!("cannot take the training lock: {e}")))?;
+        let latest;
+        let job = match self.shared_job_record(job).await? {
+            // Another host ran it (e.g. after this host restarted and queued it again).
+            Some(record) if record.state.is_finished() => {
+                let outcome = record.outcome().ok_or_else(|| {
+                    ApiError::Internal("a finished job without an outcome".into())
+                })?;
+                return Ok(Finished {
+                    outcome,
+                    persisted: true,
+                });
+            }
+            // The stored record may carry a payload another host merged into it.
+            Some(record) => {
+                latest = record;
+                &latest
+            }
+            None => job,
+        };
+        let call = self
+            .prepare(&model, job.project.clone(), job.label_config.clone())
+            .await?;
         let payload = job.payload.as_deref().unwrap_or("{}");
         let outcome = model
             .fit(call.store(&self.store), &call.input(), &job.event, payload)

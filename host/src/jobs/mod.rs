@@ -164,10 +164,11 @@ impl Jobs {
                 first_in_line: false,
             });
         }
-        let id = state.next_id;
+        // Hosts sharing a store number jobs from one counter, or their records would clash.
+        let id = self.store.next_job_id(state.next_id).await?;
         let record = JobRecord::queued(id, key, event, payload, label_config);
         self.persist(&record).await?;
-        state.next_id += 1;
+        state.next_id = state.next_id.max(id + 1);
         state.records.insert(id, record);
         state
             .watchers

@@ -177,6 +177,21 @@ impl JobRecord {
         record
     }
 
+    /// How the job ended, once it has (`None` while queued or running).
+    pub fn outcome(&self) -> Option<JobOutcome> {
+        match self.state {
+            JobState::Queued | JobState::Running => None,
+            JobState::Done => Some(JobOutcome::Done {
+                result: self.result.clone().unwrap_or(Value::Null),
+                trained: self.trained,
+                model_version: self.model_version.clone().unwrap_or_default(),
+            }),
+            JobState::Failed => Some(JobOutcome::Failed(
+                self.error.clone().unwrap_or(Value::Null),
+            )),
+        }
+    }
+
     /// The record as stored.
     pub fn encode(&self) -> Vec<u8> {
         // A struct of strings, numbers and JSON values always serialises.

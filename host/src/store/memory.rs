@@ -60,6 +60,14 @@ impl ModelStore for MemoryStore {
             .collect())
     }
 
+    async fn host_record(
+        &self,
+        table: HostTable,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreFailure> {
+        Ok(self.lock().host.get(&(table, key.to_owned())).cloned())
+    }
+
     async fn commit(&self, batch: Batch) -> Result<(), StoreFailure> {
         let mut maps = self.lock();
         for (scope, writes) in batch.guest {

@@ -64,6 +64,8 @@ pub enum HostTable {
     Projects,
     /// Training jobs, queued and finished.
     Jobs,
+    /// Per (model, project) trained generation, written only by training.
+    Generations,
 }
 
 impl HostTable {
@@ -72,6 +74,7 @@ impl HostTable {
         match self {
             Self::Projects => "projects",
             Self::Jobs => "jobs",
+            Self::Generations => "generations",
         }
     }
 }
@@ -118,10 +121,55 @@ pub trait ModelStore: Send + Sync {
     ) -> Result<Vec<String>, StoreFailure>;
     /// Every record of a host table, in key order.
     async fn host_records(&self, table: HostTable) -> Result<Vec<(String, Vec<u8>)>, StoreFailure>;
+    /// One record of a host table.
+    async fn host_record(
+        &self,
+        table: HostTable,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreFailure>;
     /// Applies every write of `batch` in one transaction.
     async fn commit(&self, batch: Batch) -> Result<(), StoreFailure>;
     /// A short description for logs and `GET /models` (backend and location).
     fn describe(&self) -> String;
+
+    /// True when other hosts write to the same store: the host must then read its records
+    /// afresh instead of caching them, and serialise training through [`ModelStore::lock`].
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// A training job id no other host of this store uses; `local_next` is this host's next
+    /// free id, which is the answer for a store one host owns.
+    async fn next_job_id(&self, local_next: u64) -> Result<u64, StoreFailure> {
+        Ok(local_next)
+    }
+
+    /// Holds `name` exclusively across every host of this store until the returned guard
+    /// drops. A store one host owns needs no lock (the host serialises its own jobs).
+    async fn lock(&self, name: &str) -> Result<StoreLock, StoreFailure> {
+        let _ = name;
+        Ok(StoreLock::none())
+    }
+}
+
+/// A lock held across hosts; released when dropped.
+pub struct StoreLock {
+    /// What releases the lock when dropped (nothing for stores one host owns).
+    _held: Option<Box<dyn Send + Sync>>,
+}
+
+impl StoreLock {
+    /// No lock: the store has a single host.
+    pub fn none() -> Self {
+        Self { _held: None }
+    }
+
+    /// A lock released by dropping `held`.
+    pub fn held(held: impl Send + Sync + 'static) -> Self {
+        Self {
+            _held: Some(Box::new(held)),
+        }
+    }
 }
 
 /// Checks a key a guest passed in.

@@ -129,6 +129,23 @@ impl ModelStore for RedbStore {
         .await
     }
 
+    async fn host_record(
+        &self,
+        table: HostTable,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreFailure> {
+        let key = key.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let records = txn.open_table(HOST).map_err(unavailable)?;
+            let value = records
+                .get((table.name(), key.as_str()))
+                .map_err(unavailable)?;
+            Ok(value.map(|v| v.value().to_vec()))
+        })
+        .await
+    }
+
     async fn commit(&self, batch: Batch) -> Result<(), StoreFailure> {
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(unavailable)?;

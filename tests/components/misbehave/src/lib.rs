@@ -192,6 +192,12 @@ impl Guest for Misbehave {
         if event == "START_TRAINING" && command.is_empty() {
             panic!("misbehave cannot train");
         }
+        // Read-modify-write around the sleep: two fits of one project running at the same
+        // time would both read the old list, and one of their events would be lost.
+        let mut events = store::get("events")
+            .map_err(|e| ModelError::Internal(format!("{e:?}")))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default();
         if let Some(ms) = command.strip_prefix("sleep:") {
             let ms: u64 = ms.parse().unwrap_or(0);
             let started = std::time::Instant::now();
@@ -210,11 +216,6 @@ impl Guest for Misbehave {
             },
             _ => {}
         }
-        // Read-modify-write: two concurrent fits of one project would lose an event here.
-        let mut events = store::get("events")
-            .map_err(|e| ModelError::Internal(format!("{e:?}")))?
-            .map(|v| String::from_utf8_lossy(&v).into_owned())
-            .unwrap_or_default();
         if !events.is_empty() {
             events.push(',');
         }

@@ -15,7 +15,12 @@
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
-use super::{Batch, HostTable, ModelStore, StoreFailure, StoreScope};
+use super::{Batch, HostTable, ModelStore, StoreFailure, StoreLock, StoreScope};
+
+mod lock;
+
+/// The counter that numbers training jobs across hosts.
+const JOB_COUNTER: &str = "wasml:counter:jobs";
 
 /// A connection to a Redis server, re-established automatically when it drops.
 #[derive(Clone)]
@@ -106,6 +111,17 @@ impl ModelStore for RedisStore {
         Ok(records)
     }
 
+    async fn host_record(
+        &self,
+        table: HostTable,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreFailure> {
+        self.connection()
+            .hget(host_key(table), key)
+            .await
+            .map_err(unavailable)
+    }
+
     async fn commit(&self, batch: Batch) -> Result<(), StoreFailure> {
         let mut pipe = redis::pipe();
         pipe.atomic();
@@ -137,5 +153,22 @@ impl ModelStore for RedisStore {
 
     fn describe(&self) -> String {
         self.location.clone()
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    async fn next_job_id(&self, _local_next: u64) -> Result<u64, StoreFailure> {
+        self.connection()
+            .incr(JOB_COUNTER, 1)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn lock(&self, name: &str) -> Result<StoreLock, StoreFailure> {
+        let lock =
+            lock::RedisLock::acquire(self.connection(), format!("wasml:lock:{name}")).await?;
+        Ok(StoreLock::held(lock))
     }
 }

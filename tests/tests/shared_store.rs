@@ -1,0 +1,162 @@
+//! Several hosts sharing one Redis (`--store redis://...`) behave as one: a model trained
+//! through one host predicts from that state on another, versions agree everywhere, and
+//! `fit` for one (model, project) never runs on two hosts at once.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use wasml_tests::{Host, HostBuilder, MISBEHAVE, RedisServer, example_model};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wasml-host-under-test");
+const CHOICES: &str = r#"<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"#;
+
+/// A host on the shared store serving `label-frequency` and the `misbehave` test component.
+fn host(redis: &RedisServer) -> Host {
+    let host = HostBuilder::new(BIN)
+        .model("label-frequency", &example_model("label-frequency"))
+        .model("misbehave", Path::new(MISBEHAVE))
+        .args(&["--store", &redis.url(), "--fit-wait-ms", "0"])
+        .start();
+    host.wait_ready();
+    host
+}
+
+fn annotation(id: u64, choice: &str) -> Value {
+    json!({
+        "action": "ANNOTATION_CREATED",
+        "project": {"id": 21, "label_config": CHOICES},
+        "annotation": {"id": id, "result": [{"from_name": "sentiment", "to_name": "text",
+            "type": "choices", "value": {"choices": [choice]}}]},
+        "task": {"id": id, "data": {"text": "t"}},
+    })
+}
+
+fn predict(host: &Host) -> Value {
+    let reply = host.post_json(
+        "/models/label-frequency/predict",
+        &json!({"project": "21.1700000000", "label_config": CHOICES,
+                "tasks": [{"data": {"text": "x"}}]}),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    reply.body
+}
+
+fn setup_version(host: &Host, model: &str, project: u64) -> String {
+    let reply = host.post_json(
+        &format!("/models/{model}/setup"),
+        &json!({"project": format!("{project}.1700000000"), "schema": CHOICES}),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    reply.body["model_version"]
+        .as_str()
+        .expect("version")
+        .to_owned()
+}
+
+/// Polls job `url` on `host` until it has finished; returns its record.
+fn finished(host: &Host, url: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let reply = host.get(url);
+        assert_eq!(reply.status, 200, "{url}: {}", reply.raw);
+        if reply.body["state"] == "done" || reply.body["state"] == "failed" {
+            return reply.body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job never finished: {}",
+            reply.raw
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_model_trained_through_one_host_predicts_alike_on_another() {
+    let redis = RedisServer::start();
+    let (a, b) = (host(&redis), host(&redis));
+    let untrained = setup_version(&b, "label-frequency", 21);
+    assert_eq!(setup_version(&a, "label-frequency", 21), untrained);
+
+    for (id, choice) in [(1, "Negative"), (2, "Negative"), (3, "Positive")] {
+        let reply = a.post_json("/models/label-frequency/webhook", &annotation(id, choice));
+        assert!(matches!(reply.status, 201 | 202), "{}", reply.raw);
+        let url = reply.body["job_url"].as_str().expect("job_url").to_owned();
+        assert_eq!(finished(&a, &url)["state"], "done");
+    }
+
+    // Host B never saw a webhook: it predicts from what A trained, with the same version.
+    let on_b = predict(&b);
+    let on_a = predict(&a);
+    let slot = &on_b["results"][0];
+    assert_eq!(
+        slot["result"][0]["value"]["choices"],
+        json!(["Negative"]),
+        "{on_b}"
+    );
+    assert_eq!(slot["score"].as_f64(), Some(2.0 / 3.0));
+    assert_eq!(on_a["model_version"], on_b["model_version"]);
+    assert_ne!(on_b["model_version"], untrained.as_str());
+    assert_eq!(
+        setup_version(&b, "label-frequency", 21),
+        on_b["model_version"]
+    );
+    // Job ids come from one counter: the three jobs of A are 1..=3, the next (on B) is 4.
+    let reply = b.post_json(
+        "/models/label-frequency/webhook",
+        &annotation(4, "Positive"),
+    );
+    assert_eq!(reply.body["job_id"], 4, "{}", reply.raw);
+}
+
+#[test]
+fn fits_of_one_project_never_overlap_across_hosts() {
+    let redis = RedisServer::start();
+    let hosts = [host(&redis), host(&redis)];
+    let jobs: Vec<(usize, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..12u64)
+            .map(|i| {
+                let hosts = &hosts;
+                scope.spawn(move || {
+                    let which = (i % 2) as usize;
+                    // Bulk events are never merged: every one must reach fit.
+                    let body = json!({
+                        "action": "ANNOTATIONS_CREATED",
+                        "project": {"id": 22, "label_config": CHOICES},
+                        "annotations": [{"id": i}],
+                        "fit": "sleep:30",
+                    });
+                    let reply = hosts[which].post_json("/models/misbehave/webhook", &body);
+                    assert_eq!(reply.status, 202, "{}", reply.raw);
+                    let url = reply.body["job_url"].as_str().expect("job_url").to_owned();
+                    (which, url)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client"))
+            .collect()
+    });
+    for (which, url) in &jobs {
+        assert_eq!(finished(&hosts[*which], url)["state"], "done");
+    }
+    // misbehave appends with read-modify-write: fits overlapping on two hosts would have
+    // lost events.
+    let reply = hosts[1].post_json(
+        "/models/misbehave/predict",
+        &json!({"project": "22.1700000000", "label_config": CHOICES,
+                "tasks": [{"data": {"action": "recall", "key": "events"}}]}),
+    );
+    let events = reply.body["results"][0]["recalled"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(events.split(',').count(), 12, "{events}");
+    // Twelve trainings, the same version on both hosts.
+    assert_eq!(
+        setup_version(&hosts[0], "misbehave", 22),
+        setup_version(&hosts[1], "misbehave", 22)
+    );
+}
