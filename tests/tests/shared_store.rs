@@ -102,12 +102,21 @@ fn a_model_trained_through_one_host_predicts_alike_on_another() {
         setup_version(&b, "label-frequency", 21),
         on_b["model_version"]
     );
-    // Job ids come from one counter: the three jobs of A are 1..=3, the next (on B) is 4.
+    // Job ids come from one counter: the three jobs of A are 1..=3, the next (on B) is 4;
+    // either host reports any job.
     let reply = b.post_json(
         "/models/label-frequency/webhook",
         &annotation(4, "Positive"),
     );
     assert_eq!(reply.body["job_id"], 4, "{}", reply.raw);
+    assert_eq!(
+        finished(&a, "/models/label-frequency/jobs/4")["state"],
+        "done"
+    );
+    assert_eq!(
+        finished(&b, "/models/label-frequency/jobs/1")["state"],
+        "done"
+    );
 }
 
 #[test]

@@ -295,7 +295,19 @@ impl Jobs {
 
     /// Job `id`.
     pub async fn get(&self, id: u64) -> Option<JobRecord> {
-        self.state.lock().await.records.get(&id).cloned()
+        if let Some(record) = self.state.lock().await.records.get(&id).cloned() {
+            return Some(record);
+        }
+        // With a shared store, the job may belong to another host: its record is there.
+        if !self.store.shared() {
+            return None;
+        }
+        let bytes = self
+            .store
+            .host_record(HostTable::Jobs, &JobRecord::key(id))
+            .await
+            .ok()??;
+        serde_json::from_slice(&bytes).ok()
     }
 
     /// The newest `limit` jobs of `model`, newest first.
