@@ -50,18 +50,40 @@ impl Event {
     }
 
     /// The annotations of `ANNOTATIONS_CREATED` / `ANNOTATIONS_DELETED` (for deletes, only
-    /// their ids are set).
+    /// their ids are set); items that are not annotations are skipped.
     pub fn annotations(&self) -> Vec<Annotation> {
-        self.payload
-            .get("annotations")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default()
+        self.annotation_list()
+            .iter()
+            .filter_map(|v| serde_json::from_value(v.clone()).ok())
+            .collect()
+    }
+
+    /// The annotations of a bulk event as raw JSON. Label Studio 1.23 sends them as a list
+    /// under `annotation` for `ANNOTATIONS_CREATED` and under `annotations` for
+    /// `ANNOTATIONS_DELETED`: both are read.
+    pub fn annotation_list(&self) -> &[Value] {
+        bulk_list(&self.payload, "annotation", "annotations")
+    }
+
+    /// The tasks of a bulk event as raw JSON: a list under `task` (what Label Studio sends
+    /// with `ANNOTATIONS_CREATED`) or `tasks`.
+    pub fn task_list(&self) -> &[Value] {
+        bulk_list(&self.payload, "task", "tasks")
     }
 
     /// The task of an annotation event, with its data.
     pub fn task(&self) -> Option<Task> {
         serde_json::from_value(self.payload.get("task")?.clone()).ok()
     }
+}
+
+/// The list under `singular` when it is a list, else the list under `plural`, else empty.
+fn bulk_list<'a>(payload: &'a Value, singular: &str, plural: &str) -> &'a [Value] {
+    [singular, plural]
+        .iter()
+        .find_map(|key| payload.get(*key).and_then(Value::as_array))
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 /// What `fit` returns: a JSON result for Label Studio, and whether trained state changed.

@@ -67,20 +67,36 @@ impl WebhookToken {
         }
     }
 
-    /// True when the token header, or `Authorization: Bearer <token>` / `Token <token>`,
-    /// carries the token (constant-time comparison).
+    /// True when the token header, `Authorization: Bearer <token>` / `Token <token>`, or
+    /// basic auth with the token as password (any user name) carries the token
+    /// (constant-time comparison). Basic auth is how "Start Training" can carry it: Label
+    /// Studio sends that event through the model connection, whose only credentials are
+    /// its basic auth settings, not through the webhook and its headers.
     pub fn accepts(&self, token_header: Option<&[u8]>, authorization: Option<&[u8]>) -> bool {
-        let from_authorization = authorization
+        let Some((scheme, credentials)) = authorization
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|v| v.trim().split_once(' '))
-            .filter(|(scheme, _)| {
-                scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token")
-            })
-            .map(|(_, token)| token.trim().as_bytes());
-        [token_header.map(<[u8]>::trim_ascii), from_authorization]
-            .into_iter()
-            .flatten()
-            .any(|candidate| bool::from(candidate.ct_eq(&self.expected)))
+        else {
+            return self.matches(token_header);
+        };
+        let from_authorization = if scheme.eq_ignore_ascii_case("basic") {
+            base64::engine::general_purpose::STANDARD
+                .decode(credentials.trim())
+                .ok()
+                .and_then(|decoded| {
+                    let colon = decoded.iter().position(|&b| b == b':')?;
+                    Some(decoded[colon + 1..].to_vec())
+                })
+        } else if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
+            Some(credentials.trim().as_bytes().to_vec())
+        } else {
+            None
+        };
+        self.matches(token_header) || self.matches(from_authorization.as_deref())
+    }
+
+    fn matches(&self, candidate: Option<&[u8]>) -> bool {
+        candidate.is_some_and(|c| c.trim_ascii().ct_eq(&self.expected).into())
     }
 }
 
@@ -96,6 +112,16 @@ mod tests {
         assert!(token.accepts(None, Some(b"Token s3cret")));
         assert!(!token.accepts(Some(b"s3cre"), Some(b"Basic s3cret")));
         assert!(!token.accepts(None, None));
+        let basic = |s: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(s)
+            )
+        };
+        assert!(token.accepts(None, Some(basic("anyone:s3cret").as_bytes())));
+        assert!(token.accepts(None, Some(basic(":s3cret").as_bytes())));
+        assert!(!token.accepts(None, Some(basic("s3cret:wrong").as_bytes())));
+        assert!(!token.accepts(None, Some(basic("s3cret").as_bytes())));
     }
 
     #[test]

@@ -303,14 +303,19 @@ fn labeling_session() -> Vec<Step> {
         serde_json::from_str(&data("protocol/webhook-start-training.request.json"))
             .expect("payload");
     start_training["project"] = json!({"id": 5, "label_config": CHOICES_CONFIG});
+    // "Create Annotations From Predictions": Label Studio 1.23 lists the annotations and
+    // their tasks under the singular keys (`webhooks/models.py`, `many: True`).
     let bulk = {
-        let mut body = annotation_event("ANNOTATIONS_CREATED", Value::Null);
-        body.as_object_mut().expect("object").remove("annotation");
-        body["annotations"] = json!([
-            chose(4, &["Neutral"]),
-            {"id": "not an integer", "result": []},
-            chose(5, &["Neutral"])
-        ]);
+        let mut body = annotation_event(
+            "ANNOTATIONS_CREATED",
+            json!([
+                chose(4, &["Neutral"]),
+                {"id": "not an integer", "result": []},
+                chose(5, &["Neutral"])
+            ]),
+        );
+        body["task"] = json!([{"id": 4, "data": {"text": "four"}},
+                              {"id": 5, "data": {"text": "five"}}]);
         body
     };
     vec![

@@ -124,9 +124,8 @@ static wasml_status apply_event(const char *event, const cJSON *payload,
     if (!created && !deleted) {
         return WASML_OK; /* START_TRAINING and the rest: nothing to learn */
     }
-    const cJSON *annotations = cJSON_GetObjectItemCaseSensitive(payload, "annotations");
     const cJSON *annotation;
-    cJSON_ArrayForEach(annotation, wasml_as_array(annotations)) {
+    cJSON_ArrayForEach(annotation, wasml_event_annotations(payload)) {
         if (!cJSON_IsObject(annotation) || !wasml_int_member(annotation, "id", &id)) {
             continue;
         }

@@ -62,6 +62,20 @@ const cJSON *wasml_as_array(const cJSON *json) {
     return cJSON_IsArray(json) ? json : NULL;
 }
 
+/* The array under `singular` when it is one, else the array under `plural`, else NULL. */
+static const cJSON *bulk_list(const cJSON *payload, const char *singular, const char *plural) {
+    const cJSON *list = wasml_as_array(cJSON_GetObjectItemCaseSensitive(payload, singular));
+    return list != NULL ? list : wasml_as_array(cJSON_GetObjectItemCaseSensitive(payload, plural));
+}
+
+const cJSON *wasml_event_annotations(const cJSON *payload) {
+    return bulk_list(payload, "annotation", "annotations");
+}
+
+const cJSON *wasml_event_tasks(const cJSON *payload) {
+    return bulk_list(payload, "task", "tasks");
+}
+
 bool wasml_is_string_array(const cJSON *json) {
     if (!cJSON_IsArray(json)) {
         return false;

@@ -207,6 +207,14 @@ bool wasml_json_int(const cJSON *json, int64_t *value);
  * missing or of another type (on an object, cJSON_ArrayForEach would walk its members). */
 const cJSON *wasml_as_array(const cJSON *json);
 
+/* The annotations of a bulk webhook event, as an array (or NULL when there is none). Label
+ * Studio 1.23 sends them as a list under `annotation` for ANNOTATIONS_CREATED and under
+ * `annotations` for ANNOTATIONS_DELETED: both are read. Items may be of any type. */
+const cJSON *wasml_event_annotations(const cJSON *payload);
+
+/* The tasks of a bulk webhook event: a list under `task` (ANNOTATIONS_CREATED) or `tasks`. */
+const cJSON *wasml_event_tasks(const cJSON *payload);
+
 /* True when `json` is an array whose every item is a string. */
 bool wasml_is_string_array(const cJSON *json);
 

@@ -248,6 +248,23 @@ static void test_errors(void) {
     wasml_error_reset();
 }
 
+/* Label Studio 1.23 lists a bulk create's annotations and tasks under the singular keys and a
+ * bulk delete's under `annotations`; both shapes are read. */
+static void test_bulk_events(void) {
+    cJSON *created = cJSON_Parse(
+        "{\"annotation\": [{\"id\": 1}, {\"id\": 2}], \"task\": [{\"id\": 7}]}");
+    cJSON *deleted = cJSON_Parse("{\"annotations\": [{\"id\": 3}], \"annotation\": {\"id\": 9}}");
+    cJSON *neither = cJSON_Parse("{\"annotation\": {\"id\": 1}}");
+    CHECK(cJSON_GetArraySize(wasml_event_annotations(created)) == 2);
+    CHECK(cJSON_GetArraySize(wasml_event_tasks(created)) == 1);
+    CHECK(cJSON_GetArraySize(wasml_event_annotations(deleted)) == 1);
+    CHECK(wasml_event_annotations(neither) == NULL);
+    CHECK(wasml_event_tasks(neither) == NULL);
+    cJSON_Delete(created);
+    cJSON_Delete(deleted);
+    cJSON_Delete(neither);
+}
+
 int main(void) {
     test_utf16_offsets();
     test_matches();
@@ -257,6 +274,7 @@ int main(void) {
     test_config_lookups();
     test_shape_checks();
     test_errors();
+    test_bulk_events();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

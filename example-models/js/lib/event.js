@@ -38,11 +38,16 @@ export class Event {
 
   /**
    * The annotations of `ANNOTATIONS_CREATED` / `ANNOTATIONS_DELETED` (for deletes only their
-   * ids are set); a missing or non-list `annotations` is empty, non-object items are skipped.
+   * ids are set). Label Studio sends them as a list under `annotation` for creates and under
+   * `annotations` for deletes: both are read; non-object items are skipped.
    */
   annotations() {
-    const raw = this.payload?.annotations;
-    return Array.isArray(raw) ? raw.filter(isObject).map((a) => new Annotation(a)) : [];
+    return bulkList(this.payload, 'annotation', 'annotations').map((a) => new Annotation(a));
+  }
+
+  /** The tasks of a bulk event, as sent: a list under `task` (creates) or `tasks`. */
+  tasks() {
+    return bulkList(this.payload, 'task', 'tasks');
   }
 
   /** The task of an annotation event, as sent (its `data`...), or `undefined`. */
@@ -60,4 +65,10 @@ export function trained(result) {
 /** `fit`'s outcome when nothing changed. */
 export function unchanged(result = null) {
   return { result, trained: false };
+}
+
+/** The objects of the list under `singular` when it is a list, else under `plural`. */
+function bulkList(payload, singular, plural) {
+  const raw = [payload?.[singular], payload?.[plural]].find(Array.isArray);
+  return raw === undefined ? [] : raw.filter(isObject);
 }

@@ -70,7 +70,8 @@ test('label frequency learns, forgets and breaks ties by config order', () => {
   assert.deepEqual(fit('ANNOTATION_CREATED', { annotation: annotation(1, ['Negative']) }), { result: '{"annotations":1}', trained: true });
   fit('ANNOTATION_CREATED', { annotation: annotation(2, ['Positive']) });
   assert.deepEqual(predictOne().result[0].value.choices, ['Positive'], 'a tie goes to the first listed label');
-  fit('ANNOTATIONS_CREATED', { annotations: [annotation(3, ['Zed']), annotation(4, ['Zed']), { id: 'x' }] });
+  // Label Studio 1.23 lists a bulk create's annotations under `annotation`.
+  fit('ANNOTATIONS_CREATED', { annotation: [annotation(3, ['Zed']), annotation(4, ['Zed']), { id: 'x' }] });
   assert.deepEqual(predictOne().result[0].value.choices, ['Zed']);
   assert.equal(predictOne().score, 0.5);
   assert.deepEqual(fit('ANNOTATION_UPDATED', { annotation: annotation(3, ['Zed'], { was_cancelled: true }) }), { result: '{"annotations":3}', trained: true });

@@ -49,12 +49,12 @@ class LabelFrequency(wasml.Model):
                 raise wasml.InvalidInput("the annotation has no integer id")
             trained = remember(control, annotation_id, annotation)
         elif event.action == "ANNOTATIONS_CREATED":
-            for annotation in listed(payload, "annotations"):
+            for annotation in event.annotation_list():
                 annotation_id = integer_id(annotation)
                 if annotation_id is not None:
                     trained |= remember(control, annotation_id, annotation)
         elif event.action in DELETE_EVENTS:
-            for annotation in listed(payload, "annotations"):
+            for annotation in event.annotation_list():
                 annotation_id = integer_id(annotation)
                 if annotation_id is not None:
                     trained |= store.delete(f"{KEY_PREFIX}{annotation_id}")
@@ -120,12 +120,6 @@ def winner(counts, config_labels):
     ranked = list(dict.fromkeys(listed)) + unlisted
     # max() keeps the first of equal counts: the earlier-ranked label.
     return max(ranked, key=lambda label: counts[label])
-
-
-def listed(payload, key):
-    """The objects of the payload's list ``key`` (bulk events)."""
-    items = payload.get(key)
-    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 
 
 def integer_id(annotation):

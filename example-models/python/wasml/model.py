@@ -96,6 +96,17 @@ class Event:
     action: str
     payload: Dict[str, Any]
 
+    def annotation_list(self) -> List[Dict[str, Any]]:
+        """The annotations of a bulk event (JSON objects). Label Studio sends them as a list
+        under ``annotation`` for ``ANNOTATIONS_CREATED`` and under ``annotations`` for
+        ``ANNOTATIONS_DELETED``: both are read; items that are not objects are skipped."""
+        return _bulk_list(self.payload, "annotation", "annotations")
+
+    def task_list(self) -> List[Dict[str, Any]]:
+        """The tasks of a bulk event: a list under ``task`` (``ANNOTATIONS_CREATED``) or
+        ``tasks``."""
+        return _bulk_list(self.payload, "task", "tasks")
+
 
 @dataclass
 class Fit:
@@ -165,6 +176,14 @@ def export(model_class):
             return _guarded(run)
 
     return WitWorld
+
+
+def _bulk_list(payload: Dict[str, Any], singular: str, plural: str) -> List[Dict[str, Any]]:
+    for key in (singular, plural):
+        items = payload.get(key)
+        if isinstance(items, list):
+            return [item for item in items if isinstance(item, dict)]
+    return []
 
 
 def _to_json(prediction) -> Any:

@@ -60,14 +60,14 @@ impl Model for LabelFrequency {
                 trained = remember(control, id, annotation)?;
             }
             EventKind::AnnotationsCreated => {
-                for annotation in annotations(&event.payload) {
+                for annotation in event.annotation_list() {
                     if let Some(id) = annotation_id(annotation) {
                         trained |= remember(control, id, annotation)?;
                     }
                 }
             }
             EventKind::AnnotationsDeleted => {
-                for id in annotations(&event.payload).iter().filter_map(annotation_id) {
+                for id in event.annotation_list().iter().filter_map(annotation_id) {
                     trained |= store::delete(&key(id))?;
                 }
             }
@@ -102,15 +102,6 @@ fn remember(control: &Control, id: i64, annotation: &Value) -> Result<bool, Erro
     }
     store::set_json(&key(id), &choices)?;
     Ok(true)
-}
-
-/// The objects of the payload's `annotations` list (bulk events).
-fn annotations(payload: &Value) -> &[Value] {
-    payload
-        .get("annotations")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
 }
 
 /// The annotation's integer `id`.

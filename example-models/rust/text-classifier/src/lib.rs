@@ -99,17 +99,19 @@ impl Model for TextClassifier {
             EventKind::AnnotationCreated | EventKind::AnnotationUpdated => {
                 if let Some(annotation) = payload.get("annotation") {
                     let target = Target::find(&call.label_config)?;
-                    let task = event.task().or_else(|| task_of(annotation, payload));
+                    let task = event
+                        .task()
+                        .or_else(|| task_of(annotation, event.task_list()));
                     let lesson = lesson(&target, annotation, task.as_ref());
                     apply(&mut trained.classifier, annotation, lesson, &mut summary)?;
                 }
             }
             EventKind::AnnotationsCreated => {
-                let annotations = array(payload, "annotations");
+                let annotations = event.annotation_list();
                 if !annotations.is_empty() {
                     let target = Target::find(&call.label_config)?;
                     for annotation in annotations {
-                        let task = task_of(annotation, payload);
+                        let task = task_of(annotation, event.task_list());
                         let lesson = lesson(&target, annotation, task.as_ref());
                         apply(&mut trained.classifier, annotation, lesson, &mut summary)?;
                     }
@@ -117,7 +119,7 @@ impl Model for TextClassifier {
             }
             // Only ids are sent, and often an empty label config: no target needed.
             EventKind::AnnotationsDeleted => {
-                for annotation in array(payload, "annotations") {
+                for annotation in event.annotation_list() {
                     apply(
                         &mut trained.classifier,
                         annotation,
@@ -275,15 +277,6 @@ fn rebuild() -> Result<Trained, Error> {
         }
     }
     Ok(trained)
-}
-
-/// The array at `payload[key]`, or nothing.
-fn array<'a>(payload: &'a Value, key: &str) -> &'a [Value] {
-    payload
-        .get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
 }
 
 wasml_guest::export!(TextClassifier);

@@ -133,13 +133,11 @@ pub fn lesson(target: &Target, annotation: &Value, task: Option<&Task>) -> Lesso
 }
 
 /// The task an annotation of `ANNOTATIONS_CREATED` belongs to: embedded in the annotation,
-/// or listed by id in the payload's `tasks`.
-pub fn task_of(annotation: &Value, payload: &Value) -> Option<Task> {
+/// or listed by id among the event's `tasks`.
+pub fn task_of(annotation: &Value, tasks: &[Value]) -> Option<Task> {
     match annotation.get("task")? {
         embedded @ Value::Object(_) => serde_json::from_value(embedded.clone()).ok(),
-        id => payload
-            .get("tasks")?
-            .as_array()?
+        id => tasks
             .iter()
             .find(|task| task.get("id") == Some(id))
             .and_then(|task| serde_json::from_value(task.clone()).ok()),
@@ -150,7 +148,7 @@ pub fn task_of(annotation: &Value, payload: &Value) -> Option<Task> {
 mod tests {
     use super::*;
     use serde_json::json;
-    use wasml_guest::{Control, Input, Label};
+    use wasml_guest::{Control, Event, Input, Label};
 
     fn config(controls: Vec<Control>) -> LabelConfig {
         LabelConfig {
@@ -245,18 +243,23 @@ mod tests {
 
     #[test]
     fn tasks_of_bulk_annotations() {
-        let payload = json!({"tasks": [
-            {"id": 1, "data": {"text": "one"}},
-            {"id": 2, "data": {"text": "two"}}
-        ]});
-        let by_id = task_of(&json!({"id": 9, "task": 2}), &payload).expect("task");
+        // Label Studio 1.23 sends the tasks of ANNOTATIONS_CREATED as a list under `task`.
+        let event = Event {
+            action: "ANNOTATIONS_CREATED".into(),
+            payload: json!({"task": [
+                {"id": 1, "data": {"text": "one"}},
+                {"id": 2, "data": {"text": "two"}}
+            ]}),
+        };
+        let tasks = event.task_list();
+        let by_id = task_of(&json!({"id": 9, "task": 2}), tasks).expect("task");
         assert_eq!(by_id.text("text"), Some("two"));
         let embedded = json!({"id": 9, "task": {"id": 3, "data": {"text": "three"}}});
         assert_eq!(
-            task_of(&embedded, &payload).and_then(|t| t.text("text").map(str::to_owned)),
+            task_of(&embedded, tasks).and_then(|t| t.text("text").map(str::to_owned)),
             Some("three".into())
         );
-        assert!(task_of(&json!({"id": 9, "task": 4}), &payload).is_none());
-        assert!(task_of(&json!({"id": 9}), &payload).is_none());
+        assert!(task_of(&json!({"id": 9, "task": 4}), tasks).is_none());
+        assert!(task_of(&json!({"id": 9}), tasks).is_none());
     }
 }

@@ -1,0 +1,636 @@
+"""End-to-end test: the wasml host behind a real Label Studio (1.23.2).
+
+Started by `tests/e2e/run`, which brings up both servers and passes their addresses in the
+environment. Label Studio is driven only through its public REST API, the calls its front end
+makes when a user clicks: create a project, connect a model, import tasks, "Retrieve
+Predictions", label a span with interactive pre-annotation on, submit / fix / delete
+annotations, "Start Training". The host is only read (`GET /models`, `GET /models/<name>/jobs`)
+to see what Label Studio made it do.
+
+Each test uses its own project, so they are independent; the steps inside a test build on each
+other and stop at the first failed check.
+"""
+
+import json
+import os
+import sys
+import threading
+import time
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+LS_URL = os.environ.get("E2E_LS_URL", "http://127.0.0.1:8080")
+LS_TOKEN = os.environ.get("E2E_LS_TOKEN", "")
+WASML_URL = os.environ.get("E2E_WASML_URL", "http://127.0.0.1:9090")
+# How long to wait for anything that should happen within a second (the machine may be busy).
+DEADLINE = float(os.environ.get("E2E_DEADLINE_SECS", "60"))
+
+# Models the test needs, all built from example-models/rust.
+MODELS = ("dummy", "substring-matching", "text-classifier")
+
+CHOICES_CONFIG = """<View>
+  <Text name="text" value="$text"/>
+  <Choices name="sentiment" toName="text" choice="single">
+    <Choice value="Positive"/>
+    <Choice value="Negative"/>
+  </Choices>
+</View>"""
+
+NER_CONFIG = """<View>
+  <Labels name="label" toName="text">
+    <Label value="ORG"/>
+    <Label value="PER"/>
+  </Labels>
+  <Text name="text" value="$text"/>
+</View>"""
+
+
+def say(message):
+    print(message, flush=True)
+
+
+def step(message):
+    say(f"  - {message}")
+
+
+def poll(what, probe, timeout=DEADLINE, interval=0.25):
+    """Calls `probe()` until it returns `(True, value)`; returns the value. `probe` returns
+    `(False, observed)` while waiting; the last observation is in the failure message."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, observed = probe()
+        if done:
+            return observed
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last seen: {observed!r}")
+        time.sleep(interval)
+
+
+def utf16_offsets(text, needle):
+    """Every non-overlapping occurrence of `needle` in `text`, as (start, end) in UTF-16 code
+    units: the offsets Label Studio's front end counts."""
+    def units(s):
+        return len(s.encode("utf-16-le")) // 2
+
+    found, at = [], text.find(needle)
+    while at >= 0:
+        start = units(text[:at])
+        found.append((start, start + units(needle)))
+        at = text.find(needle, at + len(needle))
+    return found
+
+
+class Http:
+    """A JSON client that fails with the request, the status and the body."""
+
+    def __init__(self, base, headers=None):
+        self.base = base.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers.update(headers or {})
+
+    def call(self, method, path, expect=(200, 201), **kwargs):
+        url = self.base + path
+        response = self.session.request(method, url, timeout=120, **kwargs)
+        if response.status_code not in expect:
+            raise AssertionError(
+                f"{method} {url} answered {response.status_code}, expected {expect}: {response.text[:2000]}"
+            )
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as err:
+            raise AssertionError(f"{method} {url} answered non-JSON ({err}): {response.text[:500]}") from None
+
+    def get(self, path, **kwargs):
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.call("POST", path, **kwargs)
+
+
+LS = Http(LS_URL, {"Authorization": f"Token {LS_TOKEN}"})
+HOST = Http(WASML_URL)
+
+
+# --- Label Studio, as the front end drives it ----------------------------------------------
+
+
+def create_project(title, label_config):
+    project = LS.post("/api/projects", json={"title": title, "label_config": label_config})
+    step(f"created project {project['id']} '{title}'")
+    return project["id"]
+
+
+def connect_model(test, project, model, interactive=False):
+    """Settings -> Model -> Connect Model; returns the backend as Label Studio shows it."""
+    url = f"{WASML_URL}/models/{model}"
+    created = LS.post(
+        "/api/ml",
+        json={"url": url, "project": project, "title": model, "is_interactive": interactive},
+    )
+    backend = LS.get(f"/api/ml/{created['id']}")
+    step(
+        f"connected {url} as ML backend {backend['id']}: state {backend['state']} "
+        f"({backend['readable_state']}), model_version {backend['model_version']!r}"
+    )
+    test.assertEqual(backend["state"], "CO", f"Label Studio does not show the model connected: {backend}")
+    test.assertEqual(backend["readable_state"], "Connected")
+    test.assertFalse(backend["error_message"], backend)
+    test.assertEqual(backend["is_interactive"], interactive)
+    test.assertTrue(backend["model_version"], f"Label Studio stored no model version from /setup: {backend}")
+    listed = LS.get(f"/api/ml?project={project}")
+    test.assertEqual([b["id"] for b in listed], [backend["id"]], listed)
+    test.assertEqual(listed[0]["state"], "CO", listed)
+    return backend
+
+
+def backend_state(backend_id):
+    """`GET /api/ml/<id>`: Label Studio calls /health and /setup, so `model_version` is what the
+    model's /setup answers now."""
+    return LS.get(f"/api/ml/{backend_id}")
+
+
+def task_ids(project):
+    answer = LS.get(f"/api/tasks?project={project}&page_size=1000")
+    return sorted(task["id"] for task in answer["tasks"])
+
+
+def import_tasks(test, project, texts):
+    before = set(task_ids(project))
+    answer = LS.post(f"/api/projects/{project}/import", json=[{"text": text} for text in texts])
+    test.assertEqual(answer["task_count"], len(texts), answer)
+    new = [task for task in task_ids(project) if task not in before]
+    test.assertEqual(len(new), len(texts), f"imported {len(texts)} tasks, found {new}")
+    step(f"imported {len(texts)} tasks: {new}")
+    return dict(zip(new, texts))
+
+
+def retrieve_predictions(project, tasks=None):
+    """Data Manager -> select tasks -> Actions -> Retrieve Predictions."""
+    if tasks is None:
+        selected = {"all": True, "excluded": []}
+    else:
+        selected = {"all": False, "included": list(tasks)}
+    answer = LS.post(
+        f"/api/dm/actions?id=retrieve_tasks_predictions&project={project}",
+        json={"selectedItems": selected, "ordering": [], "filters": {"conjunction": "and", "items": []}},
+    )
+    step(f"Retrieve Predictions on {'all tasks' if tasks is None else list(tasks)}: {answer}")
+    return answer
+
+
+def predictions(project):
+    """Every prediction Label Studio stores for the project."""
+    return LS.get(f"/api/predictions?project={project}")
+
+
+def by_task(preds):
+    grouped = {}
+    for prediction in preds:
+        grouped.setdefault(prediction["task"], []).append(prediction)
+    return grouped
+
+
+def annotate(project, task, choice):
+    """Submit an annotation with one choice, as the labeling stream's Submit button does."""
+    annotation = LS.post(
+        f"/api/tasks/{task}/annotations?project={project}",
+        json={
+            "result": [
+                {
+                    "from_name": "sentiment",
+                    "to_name": "text",
+                    "type": "choices",
+                    "value": {"choices": [choice]},
+                    "origin": "manual",
+                }
+            ],
+            "lead_time": 2.5,
+            "was_cancelled": False,
+            "ground_truth": False,
+        },
+    )
+    return annotation["id"]
+
+
+class WebhookRecorder:
+    """A second webhook on a project, next to the one Label Studio creates for the model: it
+    records every body Label Studio sends, to show exactly what the model received."""
+
+    def __init__(self):
+        self.bodies = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    recorder.bodies.append(json.loads(body))
+                except ValueError:
+                    recorder.bodies.append({"unparsable": body.decode("utf-8", "replace")})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def attach(self, project):
+        LS.post(
+            "/api/webhooks",
+            json={"project": project, "url": self.url, "send_payload": True, "send_for_all_actions": True},
+        )
+
+    def sent(self, action):
+        return [body for body in self.bodies if body.get("action") == action]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def shape(body):
+    """The top-level keys of a webhook body, with the type (and length) of each value."""
+    described = {}
+    for key, value in body.items():
+        if isinstance(value, list):
+            described[key] = f"list of {len(value)}"
+        else:
+            described[key] = type(value).__name__
+    return described
+
+
+# --- the wasml host -------------------------------------------------------------------------
+
+
+def host_models():
+    return {model["name"]: model for model in HOST.get("/models")["models"]}
+
+
+def host_jobs(model, project):
+    """The host's jobs for one Label Studio project, oldest first."""
+    jobs = HOST.get(f"/models/{model}/jobs")["jobs"]
+    return sorted((job for job in jobs if job["project"] == str(project)), key=lambda job: job["id"])
+
+
+def wait_for_job(test, model, project, after_id, event, annotation=None):
+    """Waits until the host has finished a job for `event` newer than `after_id`; returns it."""
+
+    def probe():
+        jobs = [job for job in host_jobs(model, project) if job["id"] > after_id and job["event"] == event]
+        if not jobs:
+            return False, f"no {event} job yet for project {project} (jobs: {host_jobs(model, project)})"
+        job = jobs[-1]
+        return job["state"] in ("done", "failed"), job
+
+    job = poll(f"the webhook {event} to reach {model}'s fit", probe)
+    test.assertEqual(job["state"], "done", f"fit failed for {event}: {job}")
+    step(
+        f"host ran {model}'s fit for {event}"
+        + (f" (annotation {annotation})" if annotation else "")
+        + f": job {job['id']}, trained={job['trained']}, version {job['model_version']}, result {job['result']}"
+    )
+    return job
+
+
+def last_job_id(model, project):
+    jobs = host_jobs(model, project)
+    return jobs[-1]["id"] if jobs else 0
+
+
+class LabelStudioEndToEnd(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        say(f"Label Studio at {LS_URL}, wasml at {WASML_URL}")
+        version = LS.get("/api/version")
+        say(f"Label Studio version {version.get('release')}")
+        user = LS.get("/api/current-user/whoami")
+        say(f"authenticated as {user['email']} (legacy API token)")
+
+        def models_ready():
+            models = host_models()
+            states = {name: models.get(name, {}).get("state") for name in MODELS}
+            return all(state == "ready" for state in states.values()), states
+
+        states = poll("the host to load the example models", models_ready, timeout=max(DEADLINE, 180))
+        say(f"wasml models ready: {states}")
+
+    def setUp(self):
+        say(f"\n== {self._testMethodName}: {self.shortDescription()}")
+
+    def test_1_dummy_retrieve_predictions(self):
+        """connect, Retrieve Predictions, model versions, no duplicates (dummy)"""
+        project = create_project("e2e dummy", CHOICES_CONFIG)
+        backend = connect_model(self, project, "dummy")
+        host_version = host_models()["dummy"]["version"]
+        self.assertEqual(
+            backend["model_version"],
+            host_version,
+            "Label Studio's model_version (from /setup) differs from the host's version of the model",
+        )
+
+        tasks = import_tasks(self, project, ["first task", "second task", "third task"])
+        answer = retrieve_predictions(project)
+        self.assertEqual(answer.get("processed_items"), len(tasks), answer)
+        stored = by_task(predictions(project))
+        for task in tasks:
+            preds = stored.get(task, [])
+            self.assertEqual(len(preds), 1, f"task {task} must have exactly one prediction: {preds}")
+            (prediction,) = preds
+            self.assertEqual(prediction["model_version"], backend["model_version"], prediction)
+            self.assertEqual(prediction["score"], 0.5, prediction)
+            self.assertEqual(len(prediction["result"]), 1, prediction)
+            region = prediction["result"][0]
+            self.assertEqual(
+                (region["from_name"], region["to_name"], region["type"], region["value"]),
+                ("sentiment", "text", "choices", {"choices": ["Positive"]}),
+                prediction,
+            )
+        step(f"one prediction per task, model_version {backend['model_version']}, first choice 'Positive'")
+
+        retrieve_predictions(project)
+        again = predictions(project)
+        self.assertEqual(len(again), len(tasks), f"a second retrieval created duplicates: {by_task(again)}")
+        step(f"second Retrieve Predictions: still {len(again)} predictions (no duplicates)")
+
+        new = import_tasks(self, project, ["a fourth task"])
+        retrieve_predictions(project, tasks=list(new))
+        stored = by_task(predictions(project))
+        self.assertEqual(sorted(stored), sorted([*tasks, *new]), stored)
+        self.assertTrue(all(len(preds) == 1 for preds in stored.values()), stored)
+        step("Retrieve Predictions on a new task: one prediction for it, none added elsewhere")
+
+        # Opening a task that has no prediction in the labeling view: Label Studio asks the
+        # model for it ("show predictions to annotators" is on by default).
+        (opened,) = import_tasks(self, project, ["a task opened in the labeling view"])
+        task = LS.get(f"/api/tasks/{opened}")
+        shown = task.get("predictions", [])
+        self.assertEqual(len(shown), 1, f"opening task {opened} did not fetch its prediction: {task}")
+        self.assertEqual(shown[0]["model_version"], backend["model_version"], shown)
+        self.assertEqual(len(by_task(predictions(project))[opened]), 1)
+        LS.get(f"/api/tasks/{opened}")
+        self.assertEqual(len(by_task(predictions(project))[opened]), 1, "opening the task again added a prediction")
+        step(f"opening task {opened}: Label Studio fetched and stored its one prediction")
+
+        # Settings -> Model -> "Send Test Request".
+        sent = LS.post(f"/api/ml/{backend['id']}/predict/test?random=true")
+        self.assertEqual(sent["status"], 200, sent)
+        self.assertFalse(sent["error_message"], sent)
+        self.assertEqual(len(sent["response"]), 1, sent)
+        self.assertEqual(sent["response"][0]["model_version"], backend["model_version"], sent)
+        step(f"Send Test Request: the model answered {sent['response']}")
+
+        # The model's version list: wasml has no /versions (JSON 404), Label Studio falls back
+        # to the version /setup reported.
+        versions = LS.get(f"/api/ml/{backend['id']}/versions")
+        self.assertEqual(versions.get("versions"), [backend["model_version"]], versions)
+        step(f"model versions as Label Studio lists them: {versions}")
+
+    def test_2_substring_matching_interactive(self):
+        """interactive pre-annotation: every occurrence of a labeled span (substring-matching)"""
+        project = create_project("e2e substring matching", NER_CONFIG)
+        backend = connect_model(self, project, "substring-matching", interactive=True)
+        version = backend["model_version"]
+        self.assertEqual(version, host_models()["substring-matching"]["version"])
+
+        text = "Apple makes phones. Café owners love Apple; apple pie \N{RED APPLE} Apple, 🍏 Apple!"
+        other = "Nothing to see here."
+        tasks = import_tasks(self, project, [text, other])
+        task = next(iter(tasks))
+
+        retrieve_predictions(project)
+        stored = by_task(predictions(project))
+        self.assertEqual(sorted(stored), sorted(tasks), stored)
+        for tid, preds in stored.items():
+            self.assertEqual(len(preds), 1, f"task {tid}: {preds}")
+            self.assertEqual(preds[0]["model_version"], version, preds)
+            self.assertEqual(preds[0]["result"], [], f"without a context there is nothing to match: {preds}")
+        retrieve_predictions(project)
+        self.assertEqual(len(predictions(project)), len(tasks), "a second retrieval created duplicates")
+        step("Retrieve Predictions: one (empty) prediction per task; the second retrieval adds none")
+
+        # The user selects "Apple" (the first five characters) and gives it the label ORG, with
+        # "Auto-Annotation" on: the front end posts the new region as the context.
+        context = {
+            "annotation_id": None,
+            "draft_id": 0,
+            "user_id": LS.get("/api/current-user/whoami")["id"],
+            "result": [
+                {
+                    "id": "e2e-region-1",
+                    "from_name": "label",
+                    "to_name": "text",
+                    "type": "labels",
+                    "origin": "manual",
+                    "value": {"start": 0, "end": 5, "text": "Apple", "labels": ["ORG"]},
+                }
+            ],
+        }
+        answer = LS.post(f"/api/ml/{backend['id']}/interactive-annotating", json={"task": task, "context": context})
+        self.assertNotIn("errors", answer, f"Label Studio reports an error from the model: {answer}")
+        self.assertIn("data", answer, answer)
+        data = answer["data"]
+        expected = utf16_offsets(text, "Apple")
+        self.assertEqual(len(expected), 4)  # "apple" (lower case) is not a match
+        got = sorted((r["value"]["start"], r["value"]["end"]) for r in data["result"])
+        self.assertEqual(got, expected, f"interactive answer does not hold every occurrence of 'Apple': {data}")
+        for region in data["result"]:
+            self.assertEqual(
+                (region["from_name"], region["to_name"], region["type"]), ("label", "text", "labels"), region
+            )
+            self.assertEqual(region["value"]["labels"], ["ORG"], region)
+            self.assertEqual(region["value"]["text"], "Apple", region)
+        self.assertEqual(data.get("model_version"), version, data)
+        step(f"interactive-annotating on task {task}: every 'Apple' labeled ORG at UTF-16 offsets {got}")
+
+        self.assertEqual(len(predictions(project)), len(tasks), "interactive pre-annotation must not be stored")
+
+    def test_3_text_classifier_training(self):
+        """annotation webhooks reach fit, Start Training, predictions follow the annotations (text-classifier)"""
+        project = create_project("e2e text classifier", CHOICES_CONFIG)
+        backend = connect_model(self, project, "text-classifier")
+        initial = backend["model_version"]
+        self.assertEqual(initial, host_models()["text-classifier"]["version"])
+        webhooks = LS.get(f"/api/webhooks?project={project}")
+        step(f"webhooks of the project: {[(w['url'], w['send_for_all_actions']) for w in webhooks]}")
+        self.assertIn(
+            f"{WASML_URL}/models/text-classifier/webhook",
+            [w["url"] for w in webhooks],
+            "Label Studio did not create the ML backend's webhook",
+        )
+        recorder = WebhookRecorder()
+        self.addCleanup(recorder.close)
+        recorder.attach(project)
+        step(f"recording what Label Studio sends with a second webhook at {recorder.url}")
+
+        positive = [
+            "I love this phone, the screen is wonderful and the battery is great",
+            "Wonderful service and friendly staff, I love it",
+            "Great value, works perfectly, I highly recommend it",
+            "Excellent quality and a great design, love it",
+        ]
+        negative = [
+            "Terrible product, it broke after one day, awful",
+            "Awful customer service, rude staff, a terrible experience",
+            "A waste of money, broken and useless, very disappointed",
+            "Horrible quality and an awful design, do not buy",
+        ]
+        training = import_tasks(self, project, positive + negative)
+        labels = {task: ("Positive" if text in positive else "Negative") for task, text in training.items()}
+
+        # Before any annotation the classifier has nothing to say, but says it for every task.
+        retrieve_predictions(project)
+        stored = by_task(predictions(project))
+        self.assertEqual(sorted(stored), sorted(training), stored)
+        for tid, preds in stored.items():
+            self.assertEqual(len(preds), 1, f"task {tid}: {preds}")
+            self.assertEqual((preds[0]["model_version"], preds[0]["result"]), (initial, []), preds)
+        step(f"before training: one empty prediction per task, model_version {initial}")
+
+        # Annotations: each submit sends ANNOTATION_CREATED to <model url>/webhook.
+        first_task = next(iter(training))
+        wrong = "Negative" if labels[first_task] == "Positive" else "Positive"
+        since = last_job_id("text-classifier", project)
+        first_annotation = annotate(project, first_task, wrong)
+        job = wait_for_job(self, "text-classifier", project, since, "ANNOTATION_CREATED", first_annotation)
+        self.assertTrue(job["trained"], job)
+        self.assertEqual(job["result"]["added"], 1, job)
+        for task, label in labels.items():
+            if task == first_task:
+                continue
+            since = job["id"]
+            annotation = annotate(project, task, label)
+            job = wait_for_job(self, "text-classifier", project, since, "ANNOTATION_CREATED", annotation)
+            self.assertTrue(job["trained"], job)
+            self.assertEqual(job["result"]["added"], 1, job)
+
+        # The annotator fixes the first annotation: ANNOTATION_UPDATED replaces its example.
+        since = job["id"]
+        fixed = LS.call(
+            "PATCH",
+            f"/api/annotations/{first_annotation}",
+            json={
+                "result": [
+                    {
+                        "from_name": "sentiment",
+                        "to_name": "text",
+                        "type": "choices",
+                        "value": {"choices": [labels[first_task]]},
+                        "origin": "manual",
+                    }
+                ]
+            },
+        )
+        self.assertEqual(fixed["result"][0]["value"]["choices"], [labels[first_task]], fixed)
+        job = wait_for_job(self, "text-classifier", project, since, "ANNOTATION_UPDATED", first_annotation)
+        self.assertEqual(job["result"]["replaced"], 1, job)
+        self.assertTrue(job["trained"], job)
+
+        # A stray annotation, deleted again: ANNOTATIONS_DELETED removes its example.
+        stray_task = next(iter(import_tasks(self, project, ["Ambiguous text about nothing in particular"])))
+        since = job["id"]
+        stray = annotate(project, stray_task, "Positive")
+        job = wait_for_job(self, "text-classifier", project, since, "ANNOTATION_CREATED", stray)
+        since = job["id"]
+        LS.call("DELETE", f"/api/annotations/{stray}", expect=(204,))
+        job = wait_for_job(self, "text-classifier", project, since, "ANNOTATIONS_DELETED", stray)
+        self.assertEqual(job["result"]["removed"], 1, job)
+        self.assertEqual(job["result"]["documents"], len(training), job)
+        self.assertEqual(job["result"]["labels"], {"Positive": len(positive), "Negative": len(negative)}, job)
+        trained_version = job["model_version"]
+        self.assertNotEqual(trained_version, initial)
+
+        now = backend_state(backend["id"])
+        self.assertEqual(
+            now["model_version"],
+            trained_version,
+            "Label Studio's model_version (from /setup) is not the version of the last training",
+        )
+        step(f"Label Studio now shows model_version {now['model_version']} (was {initial})")
+
+        # Start Training: POST <model url>/webhook with START_TRAINING.
+        since = job["id"]
+        LS.post(f"/api/ml/{backend['id']}/train", expect=(200,))
+        job = wait_for_job(self, "text-classifier", project, since, "START_TRAINING")
+        self.assertTrue(job["result"]["rebuilt"], job)
+        self.assertEqual(job["result"]["documents"], len(training), job)
+        now = backend_state(backend["id"])
+        self.assertEqual(now["state"], "CO", f"after Start Training: {now}")
+        self.assertFalse(now["error_message"], now)
+        self.assertEqual(now["model_version"], job["model_version"], now)
+        version = now["model_version"]
+
+        # New tasks: the trained model's predictions follow the annotations.
+        unseen = {
+            "I love the wonderful screen, great quality": "Positive",
+            "Excellent and friendly, highly recommend": "Positive",
+            "Awful and broken, a terrible waste of money": "Negative",
+            "Rude staff and horrible service, very disappointed": "Negative",
+        }
+        fresh = import_tasks(self, project, list(unseen))
+        retrieve_predictions(project, tasks=list(fresh))
+        stored = by_task(predictions(project))
+        for task, text in fresh.items():
+            preds = stored.get(task, [])
+            self.assertEqual(len(preds), 1, f"task {task}: {preds}")
+            (prediction,) = preds
+            self.assertEqual(prediction["model_version"], version, prediction)
+            self.assertEqual(len(prediction["result"]), 1, prediction)
+            region = prediction["result"][0]
+            self.assertEqual((region["from_name"], region["to_name"], region["type"]), ("sentiment", "text", "choices"))
+            self.assertEqual(
+                region["value"]["choices"], [unseen[text]], f"'{text}' was predicted {region['value']['choices']}"
+            )
+            self.assertGreater(prediction["score"], 0.5, prediction)
+            step(f"'{text}' -> {region['value']['choices'][0]} ({prediction['score']:.3f})")
+
+        # Retrieving for everything adds the new version's prediction to the older tasks,
+        # once: each task ends with exactly one prediction per model version.
+        retrieve_predictions(project)
+        retrieve_predictions(project)
+        stored = by_task(predictions(project))
+        for task, preds in stored.items():
+            versions = [p["model_version"] for p in preds]
+            self.assertEqual(len(versions), len(set(versions)), f"task {task} has duplicate predictions: {preds}")
+            self.assertIn(version, versions, f"task {task} has no prediction of {version}: {preds}")
+        for task, label in labels.items():
+            (current,) = [p for p in stored[task] if p["model_version"] == version]
+            self.assertEqual(current["result"][0]["value"]["choices"], [label], current)
+        step("retrieving twice for all tasks: one prediction per task and version, training texts predicted right")
+
+        # Data Manager -> Actions -> "Create Annotations From Predictions" on the new tasks: the
+        # user accepts the model's answers. Label Studio sends one ANNOTATIONS_CREATED webhook.
+        since = last_job_id("text-classifier", project)
+        answer = LS.post(
+            f"/api/dm/actions?id=predictions_to_annotations&project={project}",
+            json={"selectedItems": {"all": False, "included": list(fresh)}, "model_version": version},
+        )
+        step(f"Create Annotations From Predictions on {list(fresh)}: {answer}")
+        job = wait_for_job(self, "text-classifier", project, since, "ANNOTATIONS_CREATED")
+        sent = recorder.sent("ANNOTATIONS_CREATED")
+        self.assertEqual(len(sent), 1, f"Label Studio sent {len(sent)} ANNOTATIONS_CREATED webhooks")
+        body = sent[0]
+        step(f"Label Studio sent ANNOTATIONS_CREATED with {shape(body)}")
+        self.assertEqual(
+            job["result"]["added"],
+            len(fresh),
+            f"text-classifier's fit did not learn the {len(fresh)} annotations of ANNOTATIONS_CREATED. "
+            f"Label Studio {LS.get('/api/version').get('release')} sent the body {shape(body)} "
+            f"(annotations under 'annotation', their tasks under 'task'; first annotation: "
+            f"{json.dumps((body.get('annotation') or [None])[0])[:600]}); "
+            f"the model answered {job['result']} (trained={job['trained']})",
+        )
+        self.assertEqual(job["result"]["documents"], len(training) + len(fresh), job)
+
+
+if __name__ == "__main__":
+    result = unittest.main(verbosity=2, exit=False, failfast=False).result
+    sys.exit(0 if result.wasSuccessful() else 1)
