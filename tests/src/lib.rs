@@ -401,42 +401,47 @@ impl Drop for Host {
     }
 }
 
-/// A throwaway `redis-server` (Debian package `redis-server`) listening on a Unix socket in
-/// a temporary folder: no port to collide on, no persistence. Killed when dropped.
+/// A throwaway `redis-server` (Debian package `redis-server`) on a free loopback port and on a
+/// Unix socket in a temporary folder, without persistence. Killed when dropped.
 pub struct RedisServer {
     child: Child,
     dir: tempfile::TempDir,
+    port: u16,
 }
 
 impl RedisServer {
-    /// Starts the server and waits until its socket exists.
+    /// Starts the server and waits until it accepts connections on both.
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("redis.sock");
+        // A port the kernel just handed out and released: free unless another process takes
+        // it in the next moment.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
         let child = Command::new("redis-server")
-            .args([
-                "--port",
-                "0",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--unixsocket",
-            ])
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no", "--unixsocket"])
             .arg(&socket)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server must be installed (scripts/install-toolchains)");
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !socket.exists() {
+        while !socket.exists() || std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(10));
         }
-        Self { child, dir }
+        Self { child, dir, port }
     }
 
-    /// The URL to pass as `--store`.
+    /// The URL to pass as `--store`, over TCP: `redis://127.0.0.1:<port>/0`.
     pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// The same server over its Unix socket: `redis+unix:///.../redis.sock`.
+    pub fn unix_url(&self) -> String {
         format!(
             "redis+unix://{}",
             self.dir.path().join("redis.sock").display()

@@ -11,12 +11,13 @@ use wasml_tests::{Host, HostBuilder, MISBEHAVE, RedisServer, example_model};
 const BIN: &str = env!("CARGO_BIN_EXE_wasml-host-under-test");
 const CHOICES: &str = r#"<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"#;
 
-/// A host on the shared store serving `label-frequency` and the `misbehave` test component.
-fn host(redis: &RedisServer) -> Host {
+/// A host on the shared store at `url` serving `label-frequency` and the `misbehave` test
+/// component.
+fn host(url: &str) -> Host {
     let host = HostBuilder::new(BIN)
         .model("label-frequency", &example_model("label-frequency"))
         .model("misbehave", Path::new(MISBEHAVE))
-        .args(&["--store", &redis.url(), "--fit-wait-ms", "0"])
+        .args(&["--store", url, "--fit-wait-ms", "0"])
         .start();
     host.wait_ready();
     host
@@ -75,7 +76,8 @@ fn finished(host: &Host, url: &str) -> Value {
 #[test]
 fn a_model_trained_through_one_host_predicts_alike_on_another() {
     let redis = RedisServer::start();
-    let (a, b) = (host(&redis), host(&redis));
+    // One host over TCP, the other over the Unix socket: the same server either way.
+    let (a, b) = (host(&redis.url()), host(&redis.unix_url()));
     let untrained = setup_version(&b, "label-frequency", 21);
     assert_eq!(setup_version(&a, "label-frequency", 21), untrained);
 
@@ -122,7 +124,7 @@ fn a_model_trained_through_one_host_predicts_alike_on_another() {
 #[test]
 fn fits_of_one_project_never_overlap_across_hosts() {
     let redis = RedisServer::start();
-    let hosts = [host(&redis), host(&redis)];
+    let hosts = [host(&redis.url()), host(&redis.url())];
     let jobs: Vec<(usize, String)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..12u64)
             .map(|i| {
