@@ -376,6 +376,39 @@ impl Host {
         }
     }
 
+    /// Polls the training job at `url` (a `job_url`) until it is done or failed, for up to
+    /// two minutes; returns its record.
+    pub fn finished_job(&self, url: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let reply = self.get(url);
+            assert_eq!(reply.status, 200, "{url}: {}", reply.raw);
+            if reply.body["state"] == "done" || reply.body["state"] == "failed" {
+                return reply.body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job never finished: {}",
+                reply.raw
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The model version `/setup` answers for `model` in `project` with label config
+    /// `config`.
+    pub fn setup_version(&self, model: &str, project: u64, config: &str) -> String {
+        let reply = self.post_json(
+            &format!("/models/{model}/setup"),
+            &serde_json::json!({"project": format!("{project}.1700000000"), "schema": config}),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.raw);
+        reply.body["model_version"]
+            .as_str()
+            .expect("version")
+            .to_owned()
+    }
+
     /// Everything the host logged so far.
     pub fn logs(&self) -> String {
         self.logs.lock().expect("log lock").join("\n")

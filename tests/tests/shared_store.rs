@@ -3,7 +3,6 @@
 //! `fit` for one (model, project) never runs on two hosts at once.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use wasml_tests::{Host, HostBuilder, MISBEHAVE, RedisServer, example_model};
@@ -43,49 +42,19 @@ fn predict(host: &Host) -> Value {
     reply.body
 }
 
-fn setup_version(host: &Host, model: &str, project: u64) -> String {
-    let reply = host.post_json(
-        &format!("/models/{model}/setup"),
-        &json!({"project": format!("{project}.1700000000"), "schema": CHOICES}),
-    );
-    assert_eq!(reply.status, 200, "{}", reply.raw);
-    reply.body["model_version"]
-        .as_str()
-        .expect("version")
-        .to_owned()
-}
-
-/// Polls job `url` on `host` until it has finished; returns its record.
-fn finished(host: &Host, url: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let reply = host.get(url);
-        assert_eq!(reply.status, 200, "{url}: {}", reply.raw);
-        if reply.body["state"] == "done" || reply.body["state"] == "failed" {
-            return reply.body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "job never finished: {}",
-            reply.raw
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn a_model_trained_through_one_host_predicts_alike_on_another() {
     let redis = RedisServer::start();
     // One host over TCP, the other over the Unix socket: the same server either way.
     let (a, b) = (host(&redis.url()), host(&redis.unix_url()));
-    let untrained = setup_version(&b, "label-frequency", 21);
-    assert_eq!(setup_version(&a, "label-frequency", 21), untrained);
+    let untrained = b.setup_version("label-frequency", 21, CHOICES);
+    assert_eq!(a.setup_version("label-frequency", 21, CHOICES), untrained);
 
     for (id, choice) in [(1, "Negative"), (2, "Negative"), (3, "Positive")] {
         let reply = a.post_json("/models/label-frequency/webhook", &annotation(id, choice));
         assert!(matches!(reply.status, 201 | 202), "{}", reply.raw);
         let url = reply.body["job_url"].as_str().expect("job_url").to_owned();
-        assert_eq!(finished(&a, &url)["state"], "done");
+        assert_eq!(a.finished_job(&url)["state"], "done");
     }
 
     // Host B never saw a webhook: it predicts from what A trained, with the same version.
@@ -101,7 +70,7 @@ fn a_model_trained_through_one_host_predicts_alike_on_another() {
     assert_eq!(on_a["model_version"], on_b["model_version"]);
     assert_ne!(on_b["model_version"], untrained.as_str());
     assert_eq!(
-        setup_version(&b, "label-frequency", 21),
+        b.setup_version("label-frequency", 21, CHOICES),
         on_b["model_version"]
     );
     // Job ids come from one counter: the three jobs of A are 1..=3, the next (on B) is 4;
@@ -112,11 +81,11 @@ fn a_model_trained_through_one_host_predicts_alike_on_another() {
     );
     assert_eq!(reply.body["job_id"], 4, "{}", reply.raw);
     assert_eq!(
-        finished(&a, "/models/label-frequency/jobs/4")["state"],
+        a.finished_job("/models/label-frequency/jobs/4")["state"],
         "done"
     );
     assert_eq!(
-        finished(&b, "/models/label-frequency/jobs/1")["state"],
+        b.finished_job("/models/label-frequency/jobs/1")["state"],
         "done"
     );
 }
@@ -151,7 +120,7 @@ fn fits_of_one_project_never_overlap_across_hosts() {
             .collect()
     });
     for (which, url) in &jobs {
-        assert_eq!(finished(&hosts[*which], url)["state"], "done");
+        assert_eq!(hosts[*which].finished_job(url)["state"], "done");
     }
     // misbehave appends with read-modify-write: fits overlapping on two hosts would have
     // lost events.
@@ -167,7 +136,7 @@ fn fits_of_one_project_never_overlap_across_hosts() {
     assert_eq!(events.split(',').count(), 12, "{events}");
     // Twelve trainings, the same version on both hosts.
     assert_eq!(
-        setup_version(&hosts[0], "misbehave", 22),
-        setup_version(&hosts[1], "misbehave", 22)
+        hosts[0].setup_version("misbehave", 22, CHOICES),
+        hosts[1].setup_version("misbehave", 22, CHOICES)
     );
 }

@@ -49,33 +49,7 @@ fn recall(host: &Host, project: u64, key: &str) -> Value {
 }
 
 fn version(host: &Host, project: u64) -> String {
-    let reply = host.post_json(
-        "/models/misbehave/setup",
-        &json!({"project": format!("{project}.1700000000"), "schema": CONFIG}),
-    );
-    assert_eq!(reply.status, 200, "{}", reply.raw);
-    reply.body["model_version"]
-        .as_str()
-        .expect("version")
-        .to_owned()
-}
-
-/// Polls a job until it has finished; returns it.
-fn finished_job(host: &Host, url: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let reply = host.get(url);
-        assert_eq!(reply.status, 200, "{url}: {}", reply.raw);
-        if reply.body["state"] == "done" || reply.body["state"] == "failed" {
-            return reply.body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "job never finished: {}",
-            reply.raw
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    host.setup_version("misbehave", project, CONFIG)
 }
 
 fn job_url(reply: &wasml_tests::Reply) -> String {
@@ -101,7 +75,7 @@ fn a_long_fit_runs_in_the_background_while_predictions_keep_serving() {
     assert_eq!(version(&host, 1), before);
     let running = host.get(&url);
     assert_eq!(running.body["event"], "ANNOTATION_CREATED");
-    let job = finished_job(&host, &url);
+    let job = host.finished_job(&url);
     assert_eq!(job["state"], "done", "{job}");
     assert_eq!(job["result"], json!({"seen": 1}));
     assert_eq!(job["trained"], true);
@@ -152,7 +126,7 @@ fn concurrent_events_run_one_at_a_time_and_none_is_lost() {
             .collect()
     });
     for url in &urls {
-        assert_eq!(finished_job(&host, url)["state"], "done");
+        assert_eq!(host.finished_job(url)["state"], "done");
     }
     // misbehave appends with read-modify-write: overlapping fits would have lost events.
     let events = recall(&host, 3, "events");
@@ -179,7 +153,7 @@ fn events_for_the_same_annotation_merge_while_they_wait() {
     assert_eq!(job_url(&created), job_url(&updated), "{}", updated.raw);
     assert_eq!(job_url(&created), job_url(&again));
     assert_eq!(updated.body["coalesced"], true);
-    let merged = finished_job(&host, &job_url(&created));
+    let merged = host.finished_job(&job_url(&created));
     assert_eq!(merged["state"], "done", "{merged}");
     assert_eq!(merged["coalesced_events"], 2);
     assert_eq!(
@@ -279,7 +253,7 @@ fn an_acknowledged_job_survives_kill_9_and_runs_once() {
     // The restarted host runs the job again; a short fit this time would be nicer, but the
     // payload is what Label Studio sent, so it sleeps again.
     let host = start(builder().data_dir(data.path()));
-    let job = finished_job(&host, &url);
+    let job = host.finished_job(&url);
     assert_eq!(job["state"], "done", "{job}");
     assert_eq!(
         recall(&host, 9, "events"),
