@@ -27,20 +27,28 @@ impl BasicAuth {
 
     /// True when the `Authorization` header value carries the expected credentials.
     pub fn accepts(&self, header: Option<&[u8]>) -> bool {
-        let Some(value) = header.and_then(|h| std::str::from_utf8(h).ok()) else {
-            return false;
-        };
-        let Some((scheme, encoded)) = value.trim().split_once(' ') else {
-            return false;
-        };
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return false;
+        match authorization(header) {
+            Some(("basic", credentials)) => basic_credentials(credentials)
+                .is_some_and(|decoded| decoded.ct_eq(&self.expected).into()),
+            _ => false,
         }
-        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
-            return false;
-        };
-        decoded.ct_eq(&self.expected).into()
     }
+}
+
+/// The scheme (lower-cased) and credentials of an `Authorization` header value.
+fn authorization(header: Option<&[u8]>) -> Option<(&'static str, &str)> {
+    let (scheme, credentials) = std::str::from_utf8(header?).ok()?.trim().split_once(' ')?;
+    let scheme = ["basic", "bearer", "token"]
+        .into_iter()
+        .find(|known| scheme.eq_ignore_ascii_case(known))?;
+    Some((scheme, credentials.trim()))
+}
+
+/// The decoded `user:password` of basic credentials.
+fn basic_credentials(encoded: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
 }
 
 /// The header a webhook may carry its token in (Label Studio's webhook settings can add
@@ -72,25 +80,18 @@ impl WebhookToken {
     /// (constant-time comparison). Basic auth is how "Start Training" can carry it: Label
     /// Studio sends that event through the model connection, whose only credentials are
     /// its basic auth settings, not through the webhook and its headers.
-    pub fn accepts(&self, token_header: Option<&[u8]>, authorization: Option<&[u8]>) -> bool {
-        let Some((scheme, credentials)) = authorization
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|v| v.trim().split_once(' '))
-        else {
-            return self.matches(token_header);
-        };
-        let from_authorization = if scheme.eq_ignore_ascii_case("basic") {
-            base64::engine::general_purpose::STANDARD
-                .decode(credentials.trim())
-                .ok()
-                .and_then(|decoded| {
-                    let colon = decoded.iter().position(|&b| b == b':')?;
-                    Some(decoded[colon + 1..].to_vec())
-                })
-        } else if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
-            Some(credentials.trim().as_bytes().to_vec())
-        } else {
-            None
+    pub fn accepts(
+        &self,
+        token_header: Option<&[u8]>,
+        authorization_header: Option<&[u8]>,
+    ) -> bool {
+        let from_authorization = match authorization(authorization_header) {
+            Some(("basic", credentials)) => basic_credentials(credentials).and_then(|decoded| {
+                let colon = decoded.iter().position(|&b| b == b':')?;
+                Some(decoded[colon + 1..].to_vec())
+            }),
+            Some((_, token)) => Some(token.as_bytes().to_vec()),
+            None => None,
         };
         self.matches(token_header) || self.matches(from_authorization.as_deref())
     }

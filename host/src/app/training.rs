@@ -137,20 +137,6 @@ impl App {
         }
     }
 
-    /// The stored record of `job` when other hosts share the store (they may have run it
-    /// or changed it); `None` when this host owns the store or the record is gone.
-    async fn shared_job_record(&self, job: &JobRecord) -> Result<Option<JobRecord>, ApiError> {
-        if !self.store.shared() {
-            return Ok(None);
-        }
-        let stored = self
-            .store
-            .host_record(HostTable::Jobs, &JobRecord::key(job.id))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(stored.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
-    }
-
     /// Runs one job's `fit` and commits, in one transaction, what it wrote, the project's
     /// new version when it trained, and the finished job record.
     async fn run_job(&self, job: &JobRecord) -> Result<Finished, ApiError> {
@@ -162,7 +148,12 @@ impl App {
             .await
             .map_err(|e| ApiError::Internal(format!("cannot take the training lock: {e}")))?;
         let latest;
-        let job = match self.shared_job_record(job).await? {
+        let stored = self
+            .jobs
+            .shared_record(job.id)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let job = match stored {
             // Another host ran it (e.g. after this host restarted and queued it again).
             Some(record) if record.state.is_finished() => {
                 let outcome = record.outcome().ok_or_else(|| {

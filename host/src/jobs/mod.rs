@@ -299,15 +299,20 @@ impl Jobs {
             return Some(record);
         }
         // With a shared store, the job may belong to another host: its record is there.
+        self.shared_record(id).await.ok().flatten()
+    }
+
+    /// Job `id` as the store holds it, when other hosts share the store (they may have run
+    /// or changed it); `None` when this host owns the store or the record is gone.
+    pub async fn shared_record(&self, id: u64) -> Result<Option<JobRecord>, StoreFailure> {
         if !self.store.shared() {
-            return None;
+            return Ok(None);
         }
-        let bytes = self
+        let stored = self
             .store
             .host_record(HostTable::Jobs, &JobRecord::key(id))
-            .await
-            .ok()??;
-        serde_json::from_slice(&bytes).ok()
+            .await?;
+        Ok(stored.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 
     /// The newest `limit` jobs of `model`, newest first.
