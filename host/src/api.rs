@@ -59,6 +59,31 @@ pub struct WebhookRequest {
     pub annotation: Option<Value>,
 }
 
+/// `POST /job_status`, as Label Studio sends it for a training job it recorded: `{"job": id}`.
+#[derive(Debug, Deserialize)]
+pub struct JobStatusRequest {
+    /// The job id from the Start Training answer: a number, or the same digits as a string
+    /// (Label Studio stores it as text).
+    pub job: Value,
+}
+
+impl JobStatusRequest {
+    /// The job id as a number.
+    pub fn job_id(&self) -> Result<u64, ApiError> {
+        let id = match &self.job {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        id.ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "invalid request at `job`: expected a job id (a whole number), got {}",
+                self.job
+            ))
+        })
+    }
+}
+
 /// `project` of a webhook.
 #[derive(Debug, Deserialize)]
 pub struct WebhookProject {

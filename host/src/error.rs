@@ -102,6 +102,7 @@ impl ApiError {
                 CallError::Guest(GuestError::Internal(_))
                 | CallError::Trap(_)
                 | CallError::MemoryLimit(_)
+                | CallError::FuelExhausted(_)
                 | CallError::InvalidOutput(_)
                 | CallError::Sandbox(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
@@ -129,6 +130,7 @@ impl ApiError {
                 CallError::Trap(_) => "trap",
                 CallError::Timeout(_) => "timeout",
                 CallError::MemoryLimit(_) => "memory limit",
+                CallError::FuelExhausted(_) => "fuel exhausted",
                 CallError::InvalidOutput(_) => "invalid model output",
                 CallError::Busy(_) => "busy",
                 CallError::Sandbox(_) => "sandbox error",

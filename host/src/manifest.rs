@@ -8,6 +8,8 @@
 //! fit_timeout_secs = 1200     # wall clock per fit
 //! max_instances = 4           # calls running at once; more wait briefly, then 503
 //! output_kib = 64             # captured stdout/stderr kept per stream per call
+//! predict_fuel = 5_000_000_000  # optional compute budget per predict (~instructions)
+//! fit_fuel = 500_000_000_000    # optional compute budget per fit
 //!
 //! [capabilities]
 //! # A folder (relative to the models folder) the model may read, e.g. its weights.
@@ -52,6 +54,10 @@ pub struct LimitOverrides {
     pub max_instances: Option<u32>,
     /// Captured output per stream per call, in KiB.
     pub output_kib: Option<u64>,
+    /// Fuel per `predict`; setting either fuel budget runs the model on the metered engine.
+    pub predict_fuel: Option<u64>,
+    /// Fuel per `fit`.
+    pub fit_fuel: Option<u64>,
 }
 
 /// `[capabilities]`.
@@ -120,6 +126,15 @@ impl Manifest {
         if let Some(kib) = o.output_kib {
             limits.output_bytes = usize::try_from(kib.min(64 << 10) << 10)?;
         }
+        for (name, fuel, limit) in [
+            ("predict_fuel", o.predict_fuel, &mut limits.predict_fuel),
+            ("fit_fuel", o.fit_fuel, &mut limits.fit_fuel),
+        ] {
+            if let Some(fuel) = fuel {
+                anyhow::ensure!(fuel > 0, "{name} must be at least 1");
+                *limit = Some(fuel);
+            }
+        }
         Ok(limits)
     }
 
@@ -171,6 +186,11 @@ mod tests {
         assert_eq!(limits.memory_bytes, 64 << 20);
         assert_eq!(limits.predict_timeout, Duration::from_millis(500));
         assert_eq!(limits.fit_timeout, CallLimits::default().fit_timeout);
+        assert!(!limits.metered());
+        let fueled = parse("[limits]\nfit_fuel = 1_000\n").expect("valid");
+        let limits = fueled.limits(&CallLimits::default()).expect("valid");
+        assert_eq!((limits.predict_fuel, limits.fit_fuel), (None, Some(1000)));
+        assert!(limits.metered());
     }
 
     #[test]
@@ -185,6 +205,7 @@ mod tests {
             "[limits]\nmemory_mib = 99999999\n",
             "[limits]\npredict_timeout_secs = -1\n",
             "[limits]\nmax_instances = 0\n",
+            "[limits]\npredict_fuel = 0\n",
         ] {
             let manifest = parse(bad).expect("parses");
             assert!(manifest.limits(&CallLimits::default()).is_err(), "{bad}");

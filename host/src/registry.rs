@@ -179,7 +179,8 @@ pub async fn load_component(
 ) -> anyhow::Result<LoadedModel> {
     let compiler = runtime.clone();
     let key = hash.clone();
-    let compiled = tokio::task::spawn_blocking(move || compiler.compile(&bytes, &key))
+    let metered = limits.metered();
+    let compiled = tokio::task::spawn_blocking(move || compiler.compile(&bytes, &key, metered))
         .await
         .map_err(|e| anyhow::anyhow!("compilation task failed: {e}"))??;
     // `info` is called with an unnamed project: it must not depend on project state.

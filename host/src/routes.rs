@@ -23,6 +23,9 @@ pub enum Endpoint {
     Jobs,
     /// `GET /jobs/<id>`: one training job.
     Job(u64),
+    /// `POST /job_status` with `{"job": id}`: the training status in the shape Label Studio
+    /// reads for the job a Start Training answer named.
+    JobStatus,
 }
 
 impl Endpoint {
@@ -35,6 +38,7 @@ impl Endpoint {
             "metrics" => Self::Metrics,
             "versions" => Self::Versions,
             "jobs" => Self::Jobs,
+            "job_status" => Self::JobStatus,
             _ => return None,
         })
     }
@@ -44,7 +48,7 @@ impl Endpoint {
             Self::Health | Self::Metrics | Self::Versions | Self::Jobs | Self::Job(_) => {
                 ("GET", Method::GET)
             }
-            Self::Setup | Self::Predict | Self::Webhook => ("POST", Method::POST),
+            Self::Setup | Self::Predict | Self::Webhook | Self::JobStatus => ("POST", Method::POST),
         }
     }
 }
@@ -210,6 +214,7 @@ mod tests {
             ("/setup", Endpoint::Setup),
             ("/predict", Endpoint::Predict),
             ("/webhook", Endpoint::Webhook),
+            ("/job_status", Endpoint::JobStatus),
         ] {
             assert_eq!(
                 ok(Method::POST, path),

@@ -54,6 +54,29 @@ fn an_infinite_loop_times_out_and_the_model_keeps_serving() {
 }
 
 #[test]
+fn a_fuel_budget_stops_a_loop_long_before_the_clock_would() {
+    // A wall-clock budget far away: only fuel can stop the loop within the test's patience.
+    let manifest = "[limits]\npredict_fuel = 200_000_000\npredict_timeout_secs = 3600\n";
+    let host = start(hostile("m", manifest));
+    let reply = act(&host, "m", json!({"action": "spin"}));
+    assert_error(&reply, 500, "fuel exhausted");
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("200000000")),
+        "{}",
+        reply.raw
+    );
+    // The budget is per call: ordinary requests fit in it, before and after.
+    still_serving(&host, "m");
+    let models = host.get("/models");
+    let limits = &models.body["models"][0]["limits"];
+    assert_eq!(limits["predict_fuel"], 200_000_000, "{}", models.raw);
+    assert_eq!(limits["fit_fuel"], Value::Null, "{}", models.raw);
+    assert_eq!(limits["predict_timeout_secs"], 3600.0, "{}", models.raw);
+}
+
+#[test]
 fn a_memory_bomb_hits_the_memory_limit() {
     let host = start(hostile("m", "[limits]\nmemory_mib = 64\n"));
     let reply = act(&host, "m", json!({"action": "memory-bomb"}));

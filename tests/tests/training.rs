@@ -52,6 +52,14 @@ fn version(host: &Host, project: u64) -> String {
     host.setup_version("misbehave", project, CONFIG)
 }
 
+/// Label Studio's poll of a training job: `POST /job_status` with the answer's `job`.
+fn ls_job_status(host: &Host, model: &str, reply: &wasml_tests::Reply) -> wasml_tests::Reply {
+    let job = reply.body["job"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no job: {}", reply.raw));
+    host.post_json(&format!("/models/{model}/job_status"), &json!({"job": job}))
+}
+
 fn job_url(reply: &wasml_tests::Reply) -> String {
     reply.body["job_url"]
         .as_str()
@@ -75,7 +83,19 @@ fn a_long_fit_runs_in_the_background_while_predictions_keep_serving() {
     assert_eq!(version(&host, 1), before);
     let running = host.get(&url);
     assert_eq!(running.body["event"], "ANNOTATION_CREATED");
+    let polled = ls_job_status(&host, "misbehave", &reply);
+    assert!(
+        matches!(
+            polled.body["job_status"].as_str(),
+            Some("queued" | "started")
+        ),
+        "{}",
+        polled.raw
+    );
     let job = host.finished_job(&url);
+    let polled = ls_job_status(&host, "misbehave", &reply);
+    assert_eq!(polled.body["job_status"], "finished", "{}", polled.raw);
+    assert_eq!(polled.body["id"], job["id"], "{}", polled.raw);
     assert_eq!(job["state"], "done", "{job}");
     assert_eq!(job["result"], json!({"seen": 1}));
     assert_eq!(job["trained"], true);
@@ -178,6 +198,8 @@ fn a_failed_fit_keeps_the_previous_state_serving() {
     let job = host.get(&job_url(&trap));
     assert_eq!(job.body["state"], "failed");
     assert_eq!(job.body["error"]["error"], "trap");
+    let polled = ls_job_status(&host, "misbehave", &trap);
+    assert_eq!(polled.body["job_status"], "failed", "{}", polled.raw);
     assert_eq!(
         recall(&host, 6, "partial"),
         Value::Null,
@@ -206,6 +228,17 @@ fn jobs_of_other_models_and_unknown_jobs_are_404() {
     assert_eq!(host.get(&format!("/models/dummy/jobs/{id}")).status, 404);
     assert_eq!(host.get("/models/misbehave/jobs/999999").status, 404);
     assert_eq!(host.get("/models/nope/jobs/1").status, 404);
+    let status = |model: &str, body: Value| {
+        host.post_json(&format!("/models/{model}/job_status"), &body)
+            .status
+    };
+    assert_eq!(status("misbehave", json!({"job": id})), 200, "a number");
+    assert_eq!(status("misbehave", json!({"job": id.to_string()})), 200);
+    assert_eq!(status("dummy", json!({"job": id})), 404);
+    assert_eq!(status("misbehave", json!({"job": "999999"})), 404);
+    assert_eq!(status("misbehave", json!({"job": [1]})), 400);
+    assert_eq!(status("misbehave", json!({"job": "x"})), 400);
+    assert_eq!(status("misbehave", json!({})), 400);
 }
 
 #[test]

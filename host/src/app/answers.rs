@@ -86,6 +86,20 @@ pub(super) fn model_summary(name: &str, entry: &ModelEntry) -> Value {
         obj.insert("from_cache".into(), json!(model.from_cache));
         obj.insert("calls_running".into(), json!(model.calls_running()));
         obj.insert("max_instances".into(), json!(model.limits.max_instances));
+        let limits = &model.limits;
+        // The limits in force, in the manifest's units, so a user can check an override.
+        obj.insert(
+            "limits".into(),
+            json!({
+                "memory_mib": limits.memory_bytes >> 20,
+                "predict_timeout_secs": limits.predict_timeout.as_secs_f64(),
+                "fit_timeout_secs": limits.fit_timeout.as_secs_f64(),
+                "max_instances": limits.max_instances,
+                "output_kib": limits.output_bytes >> 10,
+                "predict_fuel": limits.predict_fuel,
+                "fit_fuel": limits.fit_fuel,
+            }),
+        );
         obj.insert(
             "info".into(),
             json!({

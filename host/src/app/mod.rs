@@ -81,6 +81,7 @@ impl App {
             Endpoint::Metrics => Ok(Reply::ok(self.metrics.snapshot(&name))),
             Endpoint::Jobs => Ok(self.list_jobs(&name).await),
             Endpoint::Job(id) => self.job(&name, id).await,
+            Endpoint::JobStatus => self.job_status(&name, body).await,
             Endpoint::Versions => Err(ApiError::NotFound(format!(
                 "/models/{name}/versions: versions are not listed; each project's model \
                  version is reported by /setup"

@@ -117,6 +117,25 @@ impl App {
         }
     }
 
+    /// `POST /job_status` (`{"job": id}`): the job in the shape Label Studio polls for the
+    /// job a Start Training answer named (`job_status`: `queued`, `started`, `finished` or
+    /// `failed`, the statuses of the reference's job queue), with the job's record.
+    pub(super) async fn job_status(&self, name: &str, body: &[u8]) -> Result<Reply, ApiError> {
+        let request: api::JobStatusRequest = api::decode(body)?;
+        let reply = self.job(name, request.job_id()?).await?;
+        let status = match reply.body.get("state").and_then(Value::as_str) {
+            Some("queued") => "queued",
+            Some("running") => "started",
+            Some("done") => "finished",
+            _ => "failed",
+        };
+        let mut body = reply.body;
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("job_status".into(), json!(status));
+        }
+        Ok(Reply::ok(body))
+    }
+
     /// The model `name` once it has loaded; fails when it is unknown or failed to load.
     async fn when_ready(&self, name: &str) -> Result<Arc<LoadedModel>, ApiError> {
         let started = Instant::now();
@@ -252,6 +271,8 @@ fn webhook_reply(job: &JobRecord, coalesced: bool) -> Reply {
     };
     if let Some(obj) = body.as_object_mut() {
         obj.insert("job_id".into(), json!(job.id));
+        // Label Studio records `job` from a Start Training answer to poll `/job_status`.
+        obj.insert("job".into(), json!(job.id.to_string()));
         obj.insert("job_url".into(), json!(job.url()));
         if coalesced {
             obj.insert("coalesced".into(), json!(true));

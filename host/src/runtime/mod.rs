@@ -1,5 +1,9 @@
 //! The WebAssembly runtime: one wasmtime `Engine` for the process, one pre-linked component
 //! per model, and a fresh sandboxed `Store` for every call.
+//!
+//! A second engine with fuel metering serves the models whose manifest sets a fuel budget:
+//! metering instruments every function the engine compiles and slows it, so models that do
+//! not ask for it never pay for it.
 
 mod bindings;
 mod cache;
@@ -44,32 +48,73 @@ mod pool {
     pub const MAX_MEMORY_SIZE: usize = 4 << 30;
 }
 
-/// The process-wide runtime: engine and linker shared by every model.
+/// The process-wide runtime: the engines and linkers shared by every model.
 #[derive(Clone)]
 pub struct Runtime {
-    engine: Engine,
-    linker: std::sync::Arc<Linker<HostState>>,
+    /// The engine of models without a fuel budget.
+    plain: Backend,
+    /// The fuel-metering engine, for models with a fuel budget.
+    metered: Backend,
     /// True when the pooling allocator is in use (reported by `GET /models`).
     pub pooling: bool,
+}
+
+/// One engine with its linker and compile cache.
+#[derive(Clone)]
+struct Backend {
+    engine: Engine,
+    linker: std::sync::Arc<Linker<HostState>>,
     cache: Option<CompileCache>,
 }
 
 impl Runtime {
-    /// Builds the engine (pooling allocator when the machine allows it, on-demand otherwise),
-    /// links WASI p2 and the `wasml:model` imports, and starts the epoch ticker.
+    /// Builds the engines (pooling allocator when the machine allows it, on-demand otherwise;
+    /// always on-demand for the metered one, which few models use), links WASI p2 and the
+    /// `wasml:model` imports, and starts the epoch tickers.
     pub fn new() -> anyhow::Result<Self> {
-        let (engine, pooling) = match Engine::new(&engine_config(true)) {
+        let (engine, pooling) = match Engine::new(&engine_config(true, false)) {
             Ok(engine) => (engine, true),
             Err(err) => {
                 tracing::warn!(
                     "pooling allocator unavailable ({err:#}); using on-demand allocation"
                 );
-                let engine = Engine::new(&engine_config(false))
-                    .map_err(|e| anyhow::anyhow!("{e:#}"))
-                    .context("creating the wasmtime engine")?;
-                (engine, false)
+                (new_engine(false, false)?, false)
             }
         };
+        Ok(Self {
+            plain: Backend::new(engine)?,
+            metered: Backend::new(new_engine(false, true)?)?,
+            pooling,
+        })
+    }
+
+    /// Keeps compiled components in `dir` so known components load without compiling.
+    pub fn with_cache(mut self, dir: &std::path::Path) -> anyhow::Result<Self> {
+        for backend in [&mut self.plain, &mut self.metered] {
+            let cache = CompileCache::new(dir, &backend.engine)
+                .with_context(|| format!("cannot use {} as the compile cache", dir.display()))?;
+            backend.cache = Some(cache);
+        }
+        Ok(self)
+    }
+
+    /// Compiles a component (or loads it from the cache by its SHA-256, `hash`) and
+    /// pre-links it, for the metered engine when `metered` (the model has a fuel budget).
+    /// CPU-heavy when not cached (milliseconds for a small Rust guest, seconds for an
+    /// interpreter): call it off the async workers.
+    pub fn compile(
+        &self,
+        bytes: &[u8],
+        hash: &str,
+        metered: bool,
+    ) -> anyhow::Result<model::Compiled> {
+        let backend = if metered { &self.metered } else { &self.plain };
+        backend.compile(bytes, hash)
+    }
+}
+
+impl Backend {
+    fn new(engine: Engine) -> anyhow::Result<Self> {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| anyhow::anyhow!("{e:#}"))
@@ -84,23 +129,11 @@ impl Runtime {
         Ok(Self {
             engine,
             linker: std::sync::Arc::new(linker),
-            pooling,
             cache: None,
         })
     }
 
-    /// Keeps compiled components in `dir` so known components load without compiling.
-    pub fn with_cache(mut self, dir: &std::path::Path) -> anyhow::Result<Self> {
-        let cache = CompileCache::new(dir, &self.engine)
-            .with_context(|| format!("cannot use {} as the compile cache", dir.display()))?;
-        self.cache = Some(cache);
-        Ok(self)
-    }
-
-    /// Compiles a component (or loads it from the cache by its SHA-256, `hash`) and
-    /// pre-links it. CPU-heavy when not cached (milliseconds for a small Rust guest, seconds
-    /// for an interpreter): call it off the async workers.
-    pub fn compile(&self, bytes: &[u8], hash: &str) -> anyhow::Result<model::Compiled> {
+    fn compile(&self, bytes: &[u8], hash: &str) -> anyhow::Result<model::Compiled> {
         let cached = self.cache.as_ref().and_then(|c| c.get(&self.engine, hash));
         let from_cache = cached.is_some();
         let component = match cached {
@@ -127,10 +160,17 @@ impl Runtime {
     }
 }
 
-fn engine_config(pooling: bool) -> Config {
+fn new_engine(pooling: bool, fuel: bool) -> anyhow::Result<Engine> {
+    Engine::new(&engine_config(pooling, fuel))
+        .map_err(|e| anyhow::anyhow!("{e:#}"))
+        .context("creating the wasmtime engine")
+}
+
+fn engine_config(pooling: bool, fuel: bool) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    config.consume_fuel(fuel);
     if pooling {
         let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(pool::TOTAL_COMPONENT_INSTANCES)

@@ -33,6 +33,27 @@ pub struct CallLimits {
     /// Calls of one model running at once; more wait up to [`INSTANCE_WAIT`], then fail
     /// with [`CallError::Busy`].
     pub max_instances: usize,
+    /// Fuel per `predict` (and `info`): a deterministic compute budget, about one unit per
+    /// WebAssembly instruction, independent of the machine's load. `None`: unmetered.
+    pub predict_fuel: Option<u64>,
+    /// Fuel per `fit`. `None`: unmetered.
+    pub fit_fuel: Option<u64>,
+}
+
+impl CallLimits {
+    /// True when the model has a fuel budget and so runs on the metered engine.
+    pub fn metered(&self) -> bool {
+        self.predict_fuel.is_some() || self.fit_fuel.is_some()
+    }
+}
+
+/// What one call may spend.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    /// Wall-clock time.
+    time: Duration,
+    /// Fuel, when the model is metered.
+    fuel: Option<u64>,
 }
 
 /// How long a call waits for a free instance slot before the model is reported busy.
@@ -49,6 +70,8 @@ impl Default for CallLimits {
             output_bytes: 64 * 1024,
             // Each instance may use `memory_bytes`: 16 x 512 MiB bounds one model's worst case.
             max_instances: 16,
+            predict_fuel: None,
+            fit_fuel: None,
         }
     }
 }
@@ -65,6 +88,9 @@ pub enum CallError {
     /// The guest ran past its time budget.
     #[error("the model ran longer than its {0:?} budget")]
     Timeout(Duration),
+    /// The guest spent its fuel budget.
+    #[error("the model ran out of its fuel budget of {0} units")]
+    FuelExhausted(u64),
     /// The guest tried to grow its memory past the limit.
     #[error("the model exceeded its memory limit of {0} bytes")]
     MemoryLimit(usize),
@@ -229,10 +255,10 @@ impl LoadedModel {
             grants,
             pre: compiled.pre,
         };
-        let timeout = model.limits.predict_timeout;
+        let budget = model.predict_budget();
         // `info` has no business writing: its writes are dropped.
         model.info = model
-            .run(store, timeout, async |bindings, store| {
+            .run(store, budget, async |bindings, store| {
                 bindings.call_info(store).await
             })
             .await?
@@ -250,13 +276,9 @@ impl LoadedModel {
     ) -> Result<CallOutcome<Vec<String>>, CallError> {
         let request = input.request();
         let outcome = self
-            .run(
-                store,
-                self.limits.predict_timeout,
-                async |bindings, store| {
-                    bindings.call_predict(store, &request, tasks, context).await
-                },
-            )
+            .run(store, self.predict_budget(), async |bindings, store| {
+                bindings.call_predict(store, &request, tasks, context).await
+            })
             .await?;
         Ok(CallOutcome {
             value: outcome.value?,
@@ -279,7 +301,7 @@ impl LoadedModel {
             store,
             memory_bytes,
         } = self
-            .run(store, self.limits.fit_timeout, async |bindings, store| {
+            .run(store, self.fit_budget(), async |bindings, store| {
                 bindings.call_fit(store, &request, event, payload).await
             })
             .await?;
@@ -300,19 +322,37 @@ impl LoadedModel {
         })
     }
 
+    fn predict_budget(&self) -> Budget {
+        Budget {
+            time: self.limits.predict_timeout,
+            fuel: self.limits.predict_fuel,
+        }
+    }
+
+    fn fit_budget(&self) -> Budget {
+        Budget {
+            time: self.limits.fit_timeout,
+            fuel: self.limits.fit_fuel,
+        }
+    }
+
     /// One call: a fresh sandboxed store, instantiation from the pre-linked component, the
     /// call itself, then the guest's output to the log and any failure classified.
     async fn run<R>(
         &self,
         store: CallStore,
-        timeout: Duration,
+        budget: Budget,
         call: impl AsyncFnOnce(&wit::ModelBindings, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<CallOutcome<R>, CallError> {
-        let Ok(Ok(_permit)) = tokio::time::timeout(INSTANCE_WAIT, self.instances.acquire()).await
-        else {
-            return Err(CallError::Busy(self.limits.max_instances));
+        // A free slot is taken without arming a timer: the common case stays cheap.
+        let _permit = match self.instances.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => match tokio::time::timeout(INSTANCE_WAIT, self.instances.acquire()).await {
+                Ok(Ok(permit)) => permit,
+                _ => return Err(CallError::Busy(self.limits.max_instances)),
+            },
         };
-        let mut store = self.new_store(store, timeout)?;
+        let mut store = self.new_store(store, budget)?;
         let outcome = match self.pre.instantiate_async(&mut store).await {
             Ok(bindings) => call(&bindings, &mut store).await,
             Err(err) => Err(err),
@@ -327,15 +367,11 @@ impl LoadedModel {
                     store: state.store,
                 })
             }
-            Err(err) => Err(self.classify(&store, timeout, err)),
+            Err(err) => Err(self.classify(&store, budget, err)),
         }
     }
 
-    fn new_store(
-        &self,
-        store: CallStore,
-        timeout: Duration,
-    ) -> Result<Store<HostState>, CallError> {
+    fn new_store(&self, store: CallStore, budget: Budget) -> Result<Store<HostState>, CallError> {
         let stdout = CapturedOutput::new(self.limits.output_bytes);
         let stderr = CapturedOutput::new(self.limits.output_bytes);
         // Grants nothing by default: no preopened directories, no environment, no arguments,
@@ -362,6 +398,14 @@ impl LoadedModel {
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
+        if self.limits.metered() {
+            // A metered model's calls without a budget of their own (e.g. `fit` when only
+            // `predict_fuel` is set) run unmetered in practice.
+            store
+                .set_fuel(budget.fuel.unwrap_or(u64::MAX))
+                .map_err(|e| CallError::Sandbox(format!("cannot set the fuel budget: {e}")))?;
+        }
+        let timeout = budget.time;
         let started = Instant::now();
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
@@ -378,16 +422,19 @@ impl LoadedModel {
     fn classify(
         &self,
         store: &Store<HostState>,
-        timeout: Duration,
+        budget: Budget,
         err: wasmtime::Error,
     ) -> CallError {
         let detail = format!("{err:?}");
         tracing::warn!(model = %self.name, "guest call failed: {detail}");
+        let trap = err.downcast_ref::<wasmtime::Trap>();
         if err.downcast_ref::<BudgetSpent>().is_some() {
-            CallError::Timeout(timeout)
+            CallError::Timeout(budget.time)
+        } else if let (Some(wasmtime::Trap::OutOfFuel), Some(fuel)) = (trap, budget.fuel) {
+            CallError::FuelExhausted(fuel)
         } else if store.data().limiter.memory_limit_hit {
             CallError::MemoryLimit(self.limits.memory_bytes)
-        } else if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
+        } else if let Some(trap) = trap {
             CallError::Trap(trap.to_string())
         } else {
             // Host-side failures during the call (e.g. a guest passing invalid UTF-8); the
