@@ -1,5 +1,6 @@
 //! `predict` through the runtime for the dummy model: fresh store + instantiate + call +
-//! drop, with 1 and 100 tasks. Compilation happens once, outside the measurement.
+//! drop, with 1 and 100 tasks; and the same on the fuel-metered engine (a model whose
+//! manifest sets a fuel budget). Compilation happens once, outside the measurement.
 
 use std::sync::Arc;
 
@@ -16,27 +17,38 @@ fn predict(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("tokio");
     let runtime = Runtime::new().expect("runtime");
     let store: Arc<dyn ModelStore> = Arc::new(MemoryStore::default());
-    let model = rt
-        .block_on(load_model(
+    let load = |limits| {
+        rt.block_on(load_model(
             &runtime,
             store.clone(),
             "dummy",
             &wasml_tests::example_model("dummy"),
-            CallLimits::default(),
+            limits,
         ))
-        .expect("load dummy");
+        .expect("load dummy")
+    };
+    let plain = load(CallLimits::default());
+    let metered = load(CallLimits {
+        predict_fuel: Some(1 << 40),
+        ..CallLimits::default()
+    });
     let config = LabelConfig::parse(CONFIG).expect("config");
     let scope = StoreScope {
         model: "dummy".into(),
         project: "1".into(),
     };
     let mut group = c.benchmark_group(format!("predict_dummy_pooling_{}", runtime.pooling));
-    for tasks in [1usize, 100] {
+    for (engine, model, tasks) in [
+        ("plain", &plain, 1usize),
+        ("plain", &plain, 100),
+        ("metered", &metered, 1),
+        ("metered", &metered, 100),
+    ] {
         let task_json: Vec<String> = (0..tasks)
             .map(|i| json!({"id": i, "data": {"text": "a fine day"}}).to_string())
             .collect();
         group.bench_with_input(
-            BenchmarkId::from_parameter(tasks),
+            BenchmarkId::new(engine, tasks),
             &task_json,
             |b, task_json| {
                 b.to_async(&rt).iter(|| async {
