@@ -66,13 +66,30 @@ impl RedbStore {
             .await
             .map_err(|e| StoreFailure::Unavailable(format!("store task failed: {e}")))?
     }
+
+    /// Runs a read on this thread when the runtime can hand its other tasks to another
+    /// worker meanwhile (`block_in_place`), else like [`Self::blocking`]. Reads are short
+    /// (redb serves them from its page cache) and a guest may make thousands per call, so
+    /// the hop to the blocking pool would cost more than the read.
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, StoreFailure> + Send + 'static,
+    ) -> Result<T, StoreFailure> {
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread {
+            tokio::task::block_in_place(|| work(&self.db))
+        } else {
+            self.blocking(work).await
+        }
+    }
 }
 
 #[async_trait::async_trait]
 impl ModelStore for RedbStore {
     async fn get(&self, scope: &StoreScope, key: &str) -> Result<Option<Vec<u8>>, StoreFailure> {
         let (scope, key) = (scope.clone(), key.to_owned());
-        self.blocking(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(GUEST).map_err(unavailable)?;
             let value = table
@@ -89,7 +106,7 @@ impl ModelStore for RedbStore {
         prefix: &str,
     ) -> Result<Vec<String>, StoreFailure> {
         let (scope, prefix) = (scope.clone(), prefix.to_owned());
-        self.blocking(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(GUEST).map_err(unavailable)?;
             let start = (
@@ -135,7 +152,7 @@ impl ModelStore for RedbStore {
         key: &str,
     ) -> Result<Option<Vec<u8>>, StoreFailure> {
         let key = key.to_owned();
-        self.blocking(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let records = txn.open_table(HOST).map_err(unavailable)?;
             let value = records

@@ -1,4 +1,5 @@
-//! The same contract, checked against every backend.
+//! The same contract, checked against every backend, on a multi-threaded runtime as the
+//! host runs them (the redb backend reads in place there).
 
 use std::sync::Arc;
 
@@ -81,7 +82,7 @@ async fn commit(call: CallStore, backend: &Arc<dyn ModelStore>) {
     backend.commit(call.into_batch()).await.expect("commit");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scopes_never_see_each_other() {
     for (backend, _dir) in backends().await {
         let mut a1 = CallStore::new(backend.clone(), scope("a", "1"));
@@ -101,7 +102,7 @@ async fn scopes_never_see_each_other() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_are_invisible_until_committed_and_lost_if_dropped() {
     for (backend, _dir) in backends().await {
         let mut call = CallStore::new(backend.clone(), scope("m", "1"));
@@ -114,7 +115,7 @@ async fn writes_are_invisible_until_committed_and_lost_if_dropped() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_are_enforced() {
     for (backend, _dir) in backends().await {
         let mut s = CallStore::new(backend, scope("m", "1"));
@@ -146,7 +147,7 @@ async fn limits_are_enforced() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_and_delete_see_pending_writes() {
     for (backend, _dir) in backends().await {
         let mut s = CallStore::new(backend.clone(), scope("m", "1"));
@@ -167,7 +168,7 @@ async fn list_and_delete_see_pending_writes() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_records_commit_with_guest_writes() {
     for (backend, _dir) in backends().await {
         let mut s = CallStore::new(backend.clone(), scope("m", "1"));
@@ -198,7 +199,7 @@ async fn host_records_commit_with_guest_writes() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redb_survives_reopening() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("store.redb");
