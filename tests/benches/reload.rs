@@ -41,6 +41,23 @@ fn swap(host: &Host, name: &str, bytes: &[u8], target: u64) -> Duration {
     started.elapsed()
 }
 
+/// Removes model `name`'s file, waits until the model is gone, and puts `known` (content the
+/// host compiled before) back, `times` times: each answer comes from the compile cache.
+fn readd(host: &Host, name: &str, known: &[u8], times: usize) -> Vec<Duration> {
+    let path = host.models_dir.path().join(format!("{name}.wasm"));
+    let samples = (0..times)
+        .map(|_| {
+            std::fs::remove_file(&path).expect("remove");
+            while host.model_entry(name).is_some() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            swap(host, name, known, 1)
+        })
+        .collect();
+    assert_eq!(host.model_entry(name).expect("entry")["from_cache"], true);
+    samples
+}
+
 fn median(mut samples: Vec<Duration>) -> f64 {
     samples.sort();
     samples[samples.len() / 2].as_secs_f64() * 1000.0
@@ -88,16 +105,7 @@ fn main() {
     let name = "text-classifier";
     let path = host.models_dir.path().join(format!("{name}.wasm"));
     let known = std::fs::read(&path).expect("read");
-    let samples: Vec<Duration> = (0..10)
-        .map(|_| {
-            std::fs::remove_file(&path).expect("remove");
-            while host.model_entry(name).is_some() {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            swap(&host, name, &known, 1)
-        })
-        .collect();
-    assert_eq!(host.model_entry(name).expect("entry")["from_cache"], true);
+    let samples = readd(&host, name, &known, 10);
     eprintln!(
         "{name}: re-added, from the compile cache: median {:.1} ms",
         median(samples)
@@ -133,16 +141,7 @@ fn main() {
         let path = host.models_dir.path().join(format!("{build}.wasm"));
         let cold = swap(&host, build, &bytes, 1);
         let rss_loaded = rss_kib(pid);
-        let samples: Vec<Duration> = (0..5)
-            .map(|_| {
-                std::fs::remove_file(&path).expect("remove");
-                while host.model_entry(build).is_some() {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                swap(&host, build, &bytes, 1)
-            })
-            .collect();
-        assert_eq!(host.model_entry(build).expect("entry")["from_cache"], true);
+        let samples = readd(&host, build, &bytes, 5);
         eprintln!(
             "{build} ({} MiB): added, compiled {:.1} s; re-added, from the compile cache: \
              median {:.1} ms",
