@@ -40,6 +40,8 @@ enum Command {
 /// Largest request body accepted by default: Label Studio sends all selected tasks of a
 /// "Retrieve Predictions" in one request, so thousands of tasks must fit.
 const DEFAULT_MAX_BODY_BYTES: usize = 64 << 20;
+/// Default for `--max-buffered-bytes`: sixteen of the largest bodies at once.
+const DEFAULT_MAX_BUFFERED_BYTES: usize = 1 << 30;
 
 /// Options of `wasml serve`.
 #[derive(Debug, Args)]
@@ -67,6 +69,10 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "WASML_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+    /// Request body bytes held in memory at once across all connections; requests past it
+    /// get 503 with Retry-After (at least `--max-body-bytes`).
+    #[arg(long, env = "WASML_MAX_BUFFERED_BYTES", default_value_t = DEFAULT_MAX_BUFFERED_BYTES)]
+    pub max_buffered_bytes: usize,
     /// Basic auth user required on every request (with `BASIC_AUTH_PASS`).
     #[arg(long, env = "BASIC_AUTH_USER")]
     pub basic_auth_user: Option<String>,
@@ -268,6 +274,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         basic_auth,
         webhook_token: args.webhook_token.as_deref().map(WebhookToken::new),
+        body_budget: server::BodyBudget::new(args.max_buffered_bytes, args.max_body_bytes),
     };
     server::serve(listener, app, http, shutdown_signal()).await;
     Ok(())

@@ -18,6 +18,9 @@ pub enum ApiError {
     /// The body is larger than the limit.
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// The host already holds as many request bodies in memory as it allows.
+    #[error("the host is receiving {0} bytes of request bodies, its limit; retry shortly")]
+    BodiesOverBudget(usize),
     /// The content type is not JSON.
     #[error("expected Content-Type: application/json, got {0}")]
     UnsupportedMediaType(String),
@@ -89,7 +92,9 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::ModelUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ModelUnavailable { .. } | Self::BodiesOverBudget(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Model { error, .. } => match error {
@@ -121,6 +126,7 @@ impl ApiError {
             Self::UnknownModel { .. } => "unknown model",
             Self::NoDefaultModel { .. } => "no default model",
             Self::ModelUnavailable { .. } => "model unavailable",
+            Self::BodiesOverBudget(_) => "busy",
             Self::Unauthorized => "unauthorized",
             Self::Internal(_) => "internal error",
             Self::Model { error, .. } => match error {

@@ -29,6 +29,55 @@ pub struct HttpSettings {
     pub basic_auth: Option<BasicAuth>,
     /// Token that authenticates webhooks (instead of basic auth).
     pub webhook_token: Option<WebhookToken>,
+    /// Request body bytes held in memory at once, across all connections.
+    pub body_budget: BodyBudget,
+}
+
+/// The bytes of request bodies all connections may hold at once: without it, many clients
+/// each sending a body just under `max_body_bytes` could exhaust the host's memory.
+#[derive(Debug, Clone)]
+pub struct BodyBudget {
+    bytes: Arc<tokio::sync::Semaphore>,
+    limit: usize,
+}
+
+impl BodyBudget {
+    /// A budget of `limit` bytes (at least `max_body_bytes`, so one largest body fits).
+    pub fn new(limit: usize, max_body_bytes: usize) -> Self {
+        let limit = limit
+            .max(max_body_bytes)
+            .min(tokio::sync::Semaphore::MAX_PERMITS);
+        Self {
+            bytes: Arc::new(tokio::sync::Semaphore::new(limit)),
+            limit,
+        }
+    }
+
+    /// Body bytes held now.
+    pub fn in_use(&self) -> usize {
+        self.limit - self.bytes.available_permits()
+    }
+
+    /// Reserves `n` more bytes into `held`, or fails at once when the budget is spent.
+    fn reserve(
+        &self,
+        n: usize,
+        held: &mut Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Result<(), ApiError> {
+        let Ok(n) = u32::try_from(n) else {
+            return Err(ApiError::BodiesOverBudget(self.limit));
+        };
+        let permit = self
+            .bytes
+            .clone()
+            .try_acquire_many_owned(n)
+            .map_err(|_| ApiError::BodiesOverBudget(self.limit))?;
+        match held {
+            Some(held) => held.merge(permit),
+            None => *held = Some(permit),
+        }
+        Ok(())
+    }
 }
 
 /// A slow client gets this long to send its request headers (slowloris defence).
@@ -133,14 +182,25 @@ where
         return Err(ApiError::Unauthorized);
     }
     let route = routed?;
-    let body = if req.method() == Method::POST {
+    // `_reserved` keeps the body's bytes counted against the budget until the answer is made.
+    let (body, _reserved) = if req.method() == Method::POST {
         check_content_type(&req)?;
-        read_body(req.into_body(), http.max_body_bytes).await?
+        read_body(req.into_body(), http).await?
     } else {
-        Bytes::new()
+        (Bytes::new(), None)
     };
     match route {
-        Route::ListModels => Ok(app.list_models()),
+        Route::ListModels => {
+            let mut reply = app.list_models();
+            if let Some(obj) = reply.body.as_object_mut() {
+                let budget = &http.body_budget;
+                obj.insert(
+                    "request_bodies".into(),
+                    serde_json::json!({"held_bytes": budget.in_use(), "limit_bytes": budget.limit}),
+                );
+            }
+            Ok(reply)
+        }
         Route::Model { model, endpoint } => app.model_endpoint(&model, endpoint, &body).await,
     }
 }
@@ -164,33 +224,41 @@ fn check_content_type<B>(req: &Request<B>) -> Result<(), ApiError> {
     }
 }
 
-async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, ApiError>
+/// A body read into memory, with its bytes reserved from the [`BodyBudget`].
+type HeldBody = (Bytes, Option<tokio::sync::OwnedSemaphorePermit>);
+
+async fn read_body<B>(body: B, http: &HttpSettings) -> Result<HeldBody, ApiError>
 where
     B: Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
+    let limit = http.max_body_bytes;
     let declared = body.size_hint().lower();
     if declared > limit as u64 + OVERSIZE_DRAIN_BYTES {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    tokio::time::timeout(BODY_READ_TIMEOUT, read_limited(body, limit))
-        .await
-        .map_err(|_| {
-            ApiError::BadRequest(format!(
-                "request body not received within {BODY_READ_TIMEOUT:?}"
-            ))
-        })?
+    tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        read_limited(body, limit, &http.body_budget),
+    )
+    .await
+    .map_err(|_| {
+        ApiError::BadRequest(format!(
+            "request body not received within {BODY_READ_TIMEOUT:?}"
+        ))
+    })?
 }
 
-/// Reads at most `limit` bytes; past that, drains up to [`OVERSIZE_DRAIN_BYTES`] more so the
-/// client can read the 413.
-async fn read_limited<B>(body: B, limit: usize) -> Result<Bytes, ApiError>
+/// Reads at most `limit` bytes, each reserved from `budget` as it arrives; past the limit,
+/// drains up to [`OVERSIZE_DRAIN_BYTES`] more (not kept) so the client can read the 413.
+async fn read_limited<B>(body: B, limit: usize, budget: &BodyBudget) -> Result<HeldBody, ApiError>
 where
     B: Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let mut body = std::pin::pin!(body);
     let mut collected = Vec::new();
+    let mut reserved = None;
     let mut seen: u64 = 0;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|err| {
@@ -204,13 +272,14 @@ where
             break;
         }
         if seen <= limit as u64 {
+            budget.reserve(data.len(), &mut reserved)?;
             collected.extend_from_slice(&data);
         }
     }
     if seen > limit as u64 {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    Ok(Bytes::from(collected))
+    Ok((Bytes::from(collected), reserved))
 }
 
 /// Basic auth (when configured) guards every request. A webhook may instead carry the
@@ -268,6 +337,9 @@ fn error_response(err: &ApiError) -> Response<Full<Bytes>> {
         }
         ApiError::ModelUnavailable { retry_after, .. } => {
             headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        ApiError::BodiesOverBudget(_) => {
+            headers.insert(RETRY_AFTER, HeaderValue::from(1u64));
         }
         ApiError::Model {
             error: crate::runtime::CallError::Busy(_),

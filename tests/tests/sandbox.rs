@@ -290,3 +290,47 @@ fn slow_clients_are_cut_off_and_many_connections_do_not_stop_the_host() {
     drop(idle);
     assert_eq!(host.get("/models/dummy/health").status, 200);
 }
+
+#[test]
+fn bodies_held_at_once_are_capped_across_connections() {
+    const MIB: usize = 1 << 20;
+    let host = start(HostBuilder::new(BIN).example("dummy").args(&[
+        "--max-body-bytes",
+        &MIB.to_string(),
+        "--max-buffered-bytes",
+        &(2 * MIB).to_string(),
+    ]));
+    let held_bytes = || host.get("/models").body["request_bodies"]["held_bytes"].as_u64();
+    // Two clients each send all but the last byte of a 1 MiB body, then stall.
+    let stalled: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| {
+            let mut conn = std::net::TcpStream::connect(host.addr).expect("connect");
+            let head = format!(
+                "POST /models/dummy/predict HTTP/1.1\r\nHost: x\r\nContent-Type: \
+                 application/json\r\nContent-Length: {MIB}\r\n\r\n"
+            );
+            conn.write_all(head.as_bytes()).expect("head");
+            conn.write_all(&vec![b' '; MIB - 1]).expect("body");
+            conn
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while held_bytes() != Some(2 * MIB as u64 - 2) {
+        assert!(Instant::now() < deadline, "held: {:?}", held_bytes());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The budget is spent: a third body is refused at once, with a reason and a retry hint.
+    let task = json!({"tasks": [{"data": {"text": "hi"}}]});
+    let refused = host.post_json("/models/dummy/predict", &task);
+    assert_eq!(refused.status, 503, "{}", refused.raw);
+    assert_eq!(refused.body["error"], "busy", "{}", refused.raw);
+    assert!(refused.header("retry-after").is_some(), "{}", refused.raw);
+    // A stalled client leaving gives its bytes back.
+    drop(stalled);
+    while held_bytes() != Some(0) {
+        assert!(Instant::now() < deadline, "held: {:?}", held_bytes());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let served = host.post_json("/models/dummy/predict", &task);
+    assert_ne!(served.status, 503, "{}", served.raw);
+}
