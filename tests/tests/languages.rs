@@ -65,7 +65,9 @@ fn comparable(body: &Value) -> Value {
     match body {
         Value::Object(map) => Value::Object(
             map.iter()
-                .filter(|(k, _)| !["model_version", "job_id", "job_url"].contains(&k.as_str()))
+                .filter(|(k, _)| {
+                    !["model_version", "job_id", "job", "job_url"].contains(&k.as_str())
+                })
                 .map(|(k, v)| (k.clone(), comparable(v)))
                 .collect(),
         ),
