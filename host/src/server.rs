@@ -338,10 +338,8 @@ fn error_response(err: &ApiError) -> Response<Full<Bytes>> {
         ApiError::ModelUnavailable { retry_after, .. } => {
             headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after));
         }
-        ApiError::BodiesOverBudget(_) => {
-            headers.insert(RETRY_AFTER, HeaderValue::from(1u64));
-        }
-        ApiError::Model {
+        ApiError::BodiesOverBudget(_)
+        | ApiError::Model {
             error: crate::runtime::CallError::Busy(_),
             ..
         } => {

@@ -108,13 +108,7 @@ impl App {
 
     /// `GET /models/<name>/jobs/<id>`.
     pub(super) async fn job(&self, name: &str, id: u64) -> Result<Reply, ApiError> {
-        match self.jobs.get(id).await {
-            Some(job) if job.model == name => Ok(Reply::ok(job.to_json())),
-            _ => Err(ApiError::NotFound(format!(
-                "/models/{name}/jobs/{id}: no such job (finished jobs are kept for the last {} jobs)",
-                crate::jobs::MAX_FINISHED_JOBS
-            ))),
-        }
+        Ok(Reply::ok(self.job_record(name, id).await?.to_json()))
     }
 
     /// `POST /job_status` (`{"job": id}`): the job in the shape Label Studio polls for the
@@ -122,18 +116,29 @@ impl App {
     /// `failed`, the statuses of the reference's job queue), with the job's record.
     pub(super) async fn job_status(&self, name: &str, body: &[u8]) -> Result<Reply, ApiError> {
         let request: api::JobStatusRequest = api::decode(body)?;
-        let reply = self.job(name, request.job_id()?).await?;
-        let status = match reply.body.get("state").and_then(Value::as_str) {
-            Some("queued") => "queued",
-            Some("running") => "started",
-            Some("done") => "finished",
-            _ => "failed",
+        let job = self.job_record(name, request.job_id()?).await?;
+        let status = match job.state {
+            JobState::Queued => "queued",
+            JobState::Running => "started",
+            JobState::Done => "finished",
+            JobState::Failed => "failed",
         };
-        let mut body = reply.body;
+        let mut body = job.to_json();
         if let Some(obj) = body.as_object_mut() {
             obj.insert("job_status".into(), json!(status));
         }
         Ok(Reply::ok(body))
+    }
+
+    /// Job `id` when it belongs to model `name`.
+    async fn job_record(&self, name: &str, id: u64) -> Result<JobRecord, ApiError> {
+        match self.jobs.get(id).await {
+            Some(job) if job.model == name => Ok(job),
+            _ => Err(ApiError::NotFound(format!(
+                "/models/{name}/jobs/{id}: no such job (finished jobs are kept for the last {} jobs)",
+                crate::jobs::MAX_FINISHED_JOBS
+            ))),
+        }
     }
 
     /// The model `name` once it has loaded; fails when it is unknown or failed to load.
