@@ -42,6 +42,9 @@ enum Command {
 const DEFAULT_MAX_BODY_BYTES: usize = 64 << 20;
 /// Default for `--max-buffered-bytes`: sixteen of the largest bodies at once.
 const DEFAULT_MAX_BUFFERED_BYTES: usize = 1 << 30;
+/// Default for `--max-connections`: far more than Label Studio opens, and under the usual
+/// limit of open files once the host's own are counted.
+const DEFAULT_MAX_CONNECTIONS: usize = 1000;
 
 /// Options of `wasml serve`.
 #[derive(Debug, Args)]
@@ -73,6 +76,10 @@ pub struct ServeArgs {
     /// get 503 with Retry-After (at least `--max-body-bytes`).
     #[arg(long, env = "WASML_MAX_BUFFERED_BYTES", default_value_t = DEFAULT_MAX_BUFFERED_BYTES)]
     pub max_buffered_bytes: usize,
+    /// Connections open at once; past it new clients wait (in the kernel's backlog) until
+    /// one closes. Keep it under the process's open-file limit (`ulimit -n`).
+    #[arg(long, env = "WASML_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
     /// Basic auth user required on every request (with `BASIC_AUTH_PASS`).
     #[arg(long, env = "BASIC_AUTH_USER")]
     pub basic_auth_user: Option<String>,
@@ -275,6 +282,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         basic_auth,
         webhook_token: args.webhook_token.as_deref().map(WebhookToken::new),
         body_budget: server::BodyBudget::new(args.max_buffered_bytes, args.max_body_bytes),
+        connections: server::ConnectionLimit::new(args.max_connections),
     };
     server::serve(listener, app, http, shutdown_signal()).await;
     Ok(())

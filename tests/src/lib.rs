@@ -190,11 +190,7 @@ impl HostBuilder {
                 );
             }
         };
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
+        let agent = http_client();
         Host {
             child,
             addr,
@@ -205,6 +201,19 @@ impl HostBuilder {
             _own_data_dir: own_data_dir,
         }
     }
+}
+
+/// The test client: keep-alive, HTTP errors as answers.
+fn http_client() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        // The host closes a keep-alive connection after 10 s idle; a client reusing one
+        // at that moment gets a reset. Retire pooled connections well before, as a
+        // client should under any server's idle timeout.
+        .max_idle_age(Duration::from_secs(5))
+        .build()
+        .into()
 }
 
 /// A running host, killed when dropped.
@@ -248,6 +257,12 @@ impl Host {
     /// `http://addr{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// Closes the test client's pooled keep-alive connections (for tests that count the
+    /// host's connections).
+    pub fn close_pooled_connections(&mut self) {
+        self.agent = http_client();
     }
 
     /// `GET path`.

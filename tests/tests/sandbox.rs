@@ -287,8 +287,72 @@ fn slow_clients_are_cut_off_and_many_connections_do_not_stop_the_host() {
         started.elapsed() < Duration::from_secs(29),
         "cut off by the header timeout"
     );
-    drop(idle);
+    // The idle connections never sent a byte; they were opened first, so their time is up
+    // too and the host has closed them.
+    for mut conn in idle {
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        match conn.read(&mut buf) {
+            Ok(0) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("a silent connection is still open: {other:?}"),
+        }
+    }
     assert_eq!(host.get("/models/dummy/health").status, 200);
+}
+
+/// Sends a GET on a raw connection and waits at most `wait` for the start of the answer.
+fn raw_get(conn: &mut std::net::TcpStream, path: &str, wait: Duration) -> Option<String> {
+    conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .expect("write");
+    conn.set_read_timeout(Some(wait)).expect("timeout");
+    let mut buf = [0u8; 4096];
+    match conn.read(&mut buf) {
+        Ok(n) if n > 0 => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+        _ => None,
+    }
+}
+
+#[test]
+fn connections_past_the_cap_wait_for_a_free_slot() {
+    let mut host = start(
+        HostBuilder::new(BIN)
+            .example("dummy")
+            .args(&["--max-connections", "2"]),
+    );
+    let limits = host.get("/models").body["connections"].clone();
+    assert_eq!(limits["limit"], 2, "{limits}");
+    // This request's own connection, and perhaps one the test client pooled earlier.
+    let open = limits["open"].as_u64().unwrap_or_default();
+    assert!((1..=2).contains(&open), "{limits}");
+    // Two keep-alive connections take both slots once the test client has let go of its.
+    host.close_pooled_connections();
+    let mut held: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| {
+            let mut conn = std::net::TcpStream::connect(host.addr).expect("connect");
+            let answer = raw_get(&mut conn, "/health", Duration::from_secs(60));
+            assert!(answer.is_some_and(|a| a.starts_with("HTTP/1.1 200")));
+            conn
+        })
+        .collect();
+    // A third client connects (the kernel queues it) but is not served while they stay.
+    let mut waiting = std::net::TcpStream::connect(host.addr).expect("connect");
+    let early = raw_get(&mut waiting, "/health", Duration::from_secs(1));
+    assert!(early.is_none(), "served past the cap: {early:?}");
+    // One leaves: the waiting client is accepted and answered.
+    held.pop();
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    let mut buf = [0u8; 4096];
+    let n = waiting
+        .read(&mut buf)
+        .expect("answered once a slot is free");
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
 }
 
 #[test]

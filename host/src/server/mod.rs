@@ -1,0 +1,189 @@
+//! The HTTP server: hyper connections, body limits, authentication, then [`App`].
+
+mod body;
+mod connections;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Body;
+use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::{Method, Request, Response, StatusCode};
+
+pub use body::BodyBudget;
+pub use connections::{ConnectionLimit, serve};
+
+use crate::app::{App, Reply};
+use crate::auth::{BasicAuth, WEBHOOK_TOKEN_HEADER, WebhookToken};
+use crate::error::ApiError;
+use crate::routes::{Endpoint, Route, route};
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Credentials required on every request, if set.
+    pub basic_auth: Option<BasicAuth>,
+    /// Token that authenticates webhooks (instead of basic auth).
+    pub webhook_token: Option<WebhookToken>,
+    /// Request body bytes held in memory at once, across all connections.
+    pub body_budget: BodyBudget,
+    /// Connections open at once.
+    pub connections: ConnectionLimit,
+}
+
+/// Answers one request. Never fails: every error becomes a JSON answer.
+pub async fn handle<B>(
+    app: &Arc<App>,
+    http: &HttpSettings,
+    req: Request<B>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>>
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let answer = answer(app, http, req).await;
+    let response = match answer {
+        Ok(reply) => json_response(reply.status, &reply.body),
+        Err(err) => error_response(&err),
+    };
+    tracing::info!(
+        %peer, %method, path, status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1000.0, "request"
+    );
+    response
+}
+
+async fn answer<B>(app: &Arc<App>, http: &HttpSettings, req: Request<B>) -> Result<Reply, ApiError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    // Routing is a pure function of the request line; its answer (even a 404) is revealed
+    // only after the credentials are checked.
+    let routed = route(req.method(), req.uri().path());
+    if !authorized(http, &req, routed.as_ref().ok()) {
+        return Err(ApiError::Unauthorized);
+    }
+    let route = routed?;
+    // `_reserved` keeps the body's bytes counted against the budget until the answer is made.
+    let (body, _reserved) = if req.method() == Method::POST {
+        check_content_type(&req)?;
+        body::read_body(req.into_body(), http).await?
+    } else {
+        (Bytes::new(), None)
+    };
+    match route {
+        Route::ListModels => {
+            let mut reply = app.list_models();
+            if let Some(obj) = reply.body.as_object_mut() {
+                let budget = &http.body_budget;
+                obj.insert(
+                    "request_bodies".into(),
+                    serde_json::json!({"held_bytes": budget.in_use(), "limit_bytes": budget.limit()}),
+                );
+                let connections = &http.connections;
+                obj.insert(
+                    "connections".into(),
+                    serde_json::json!({"open": connections.open(), "limit": connections.limit()}),
+                );
+            }
+            Ok(reply)
+        }
+        Route::Model { model, endpoint } => app.model_endpoint(&model, endpoint, &body).await,
+    }
+}
+
+/// Accepts JSON, or no content type at all (hand-written `curl` calls); refuses the rest.
+fn check_content_type<B>(req: &Request<B>) -> Result<(), ApiError> {
+    let Some(value) = req.headers().get(CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or("(not text)");
+    let mime = text
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if mime == "application/json" || mime.ends_with("+json") {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(text.to_owned()))
+    }
+}
+
+/// Basic auth (when configured) guards every request. A webhook may instead carry the
+/// webhook token; when a token is configured, webhooks without it (or basic auth) are refused.
+fn authorized<B>(http: &HttpSettings, req: &Request<B>, route: Option<&Route>) -> bool {
+    let headers = req.headers();
+    let authorization = headers
+        .get(hyper::header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    let basic_ok = http
+        .basic_auth
+        .as_ref()
+        .map(|auth| auth.accepts(authorization));
+    // `route` only answers the webhook endpoint for a POST.
+    let is_webhook = matches!(
+        route,
+        Some(Route::Model {
+            endpoint: Endpoint::Webhook,
+            ..
+        })
+    );
+    if !is_webhook {
+        return basic_ok.unwrap_or(true);
+    }
+    let token_ok = http.webhook_token.as_ref().map(|token| {
+        token.accepts(
+            headers.get(WEBHOOK_TOKEN_HEADER).map(HeaderValue::as_bytes),
+            authorization,
+        )
+    });
+    match (basic_ok, token_ok) {
+        (None, None) => true,
+        (basic, token) => basic == Some(true) || token == Some(true),
+    }
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn error_response(err: &ApiError) -> Response<Full<Bytes>> {
+    let mut response = json_response(err.status(), &err.body());
+    let headers = response.headers_mut();
+    match err {
+        ApiError::Unauthorized => {
+            headers.insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"wasml\""),
+            );
+        }
+        ApiError::ModelUnavailable { retry_after, .. } => {
+            headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        ApiError::BodiesOverBudget(_)
+        | ApiError::Model {
+            error: crate::runtime::CallError::Busy(_),
+            ..
+        } => {
+            headers.insert(RETRY_AFTER, HeaderValue::from(1u64));
+        }
+        _ => {}
+    }
+    response
+}
