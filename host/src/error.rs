@@ -27,6 +27,10 @@ pub enum ApiError {
     /// No route for the path.
     #[error("no such endpoint: {0}")]
     NotFound(String),
+    /// A training job Label Studio polls is not (or no longer) kept: `410 Gone`, which Label
+    /// Studio records as a removed job rather than an error.
+    #[error("{0}")]
+    JobGone(String),
     /// The path exists but not for this method.
     #[error("method {method} not allowed for {path}; use {allowed}")]
     MethodNotAllowed {
@@ -92,6 +96,7 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::JobGone(_) => StatusCode::GONE,
             Self::ModelUnavailable { .. } | Self::BodiesOverBudget(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -122,6 +127,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload too large",
             Self::UnsupportedMediaType(_) => "unsupported media type",
             Self::NotFound(_) => "not found",
+            Self::JobGone(_) => "job gone",
             Self::MethodNotAllowed { .. } => "method not allowed",
             Self::UnknownModel { .. } => "unknown model",
             Self::NoDefaultModel { .. } => "no default model",

@@ -221,7 +221,7 @@ fn a_failed_fit_keeps_the_previous_state_serving() {
 }
 
 #[test]
-fn jobs_of_other_models_and_unknown_jobs_are_404() {
+fn jobs_of_other_models_and_unknown_jobs_are_404_or_410_when_polled() {
     let host = start(builder().example("dummy"));
     let reply = host.post_json(WEBHOOK, &event("ANNOTATION_CREATED", 7, 1, ""));
     let id = reply.body["job_id"].as_u64().expect("job id");
@@ -234,8 +234,10 @@ fn jobs_of_other_models_and_unknown_jobs_are_404() {
     };
     assert_eq!(status("misbehave", json!({"job": id})), 200, "a number");
     assert_eq!(status("misbehave", json!({"job": id.to_string()})), 200);
-    assert_eq!(status("dummy", json!({"job": id})), 404);
-    assert_eq!(status("misbehave", json!({"job": "999999"})), 404);
+    // Label Studio records 410 as a removed job, anything else as an error.
+    assert_eq!(status("dummy", json!({"job": id})), 410);
+    assert_eq!(status("misbehave", json!({"job": "999999"})), 410);
+    assert_eq!(status("nope", json!({"job": id})), 404, "unknown model");
     assert_eq!(status("misbehave", json!({"job": [1]})), 400);
     assert_eq!(status("misbehave", json!({"job": "x"})), 400);
     assert_eq!(status("misbehave", json!({})), 400);

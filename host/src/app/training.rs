@@ -113,10 +113,15 @@ impl App {
 
     /// `POST /job_status` (`{"job": id}`): the job in the shape Label Studio polls for the
     /// job a Start Training answer named (`job_status`: `queued`, `started`, `finished` or
-    /// `failed`, the statuses of the reference's job queue), with the job's record.
+    /// `failed`, the statuses of the reference's job queue), with the job's record. A job not
+    /// kept (pruned from the history, or another model's) answers 410 Gone, which Label
+    /// Studio records as removed.
     pub(super) async fn job_status(&self, name: &str, body: &[u8]) -> Result<Reply, ApiError> {
         let request: api::JobStatusRequest = api::decode(body)?;
-        let job = self.job_record(name, request.job_id()?).await?;
+        let job = match self.job_record(name, request.job_id()?).await {
+            Err(ApiError::NotFound(message)) => return Err(ApiError::JobGone(message)),
+            other => other?,
+        };
         let status = match job.state {
             JobState::Queued => "queued",
             JobState::Running => "started",
