@@ -24,6 +24,9 @@ pub enum ApiError {
     /// The content type is not JSON.
     #[error("expected Content-Type: application/json, got {0}")]
     UnsupportedMediaType(String),
+    /// The body is compressed (`Content-Encoding` other than `identity`).
+    #[error("Content-Encoding {0} is not supported: send the body uncompressed")]
+    UnsupportedEncoding(String),
     /// No route for the path.
     #[error("no such endpoint: {0}")]
     NotFound(String),
@@ -91,7 +94,9 @@ impl ApiError {
         match self {
             Self::BadRequest(_) | Self::InvalidLabelConfig(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType(_) | Self::UnsupportedEncoding(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             Self::NotFound(_) | Self::UnknownModel { .. } | Self::NoDefaultModel { .. } => {
                 StatusCode::NOT_FOUND
             }
@@ -126,6 +131,7 @@ impl ApiError {
             Self::InvalidLabelConfig(_) => "invalid label config",
             Self::PayloadTooLarge(_) => "payload too large",
             Self::UnsupportedMediaType(_) => "unsupported media type",
+            Self::UnsupportedEncoding(_) => "unsupported content encoding",
             Self::NotFound(_) => "not found",
             Self::JobGone(_) => "job gone",
             Self::MethodNotAllowed { .. } => "method not allowed",

@@ -122,10 +122,15 @@ impl Registry {
         self.write().remove(name)
     }
 
-    /// Marks the end of a load that installed nothing (same content as serving).
-    pub fn end_load(&self, name: &str) {
+    /// Ends a load that installed nothing because the files match what serves: any earlier
+    /// load error no longer applies.
+    pub fn settle(&self, name: &str) {
         if let Some(entry) = self.write().get_mut(name) {
             entry.loading = false;
+            if entry.current.is_some() {
+                entry.state = ModelState::Ready;
+                entry.last_error = None;
+            }
         }
     }
 

@@ -118,8 +118,9 @@ impl Reloader {
             Ok(read) => read,
             Err(err) => {
                 registry.begin_load(name, &path);
-                registry.fail(name, format!("{err:#}"));
-                tracing::error!(model = name, "model not reloaded: {err:#}");
+                let error = one_line(&err);
+                tracing::error!(model = name, "model not reloaded: {error}");
+                registry.fail(name, error);
                 return;
             }
         };
@@ -134,8 +135,9 @@ impl Reloader {
             Ok(settings) => settings,
             Err(err) => {
                 registry.begin_load(name, &path);
-                registry.fail(name, format!("{err:#}"));
-                tracing::error!(model = name, "model not (re)loaded: {err:#}");
+                let error = one_line(&err);
+                tracing::error!(model = name, "model not (re)loaded: {error}");
+                registry.fail(name, error);
                 return;
             }
         };
@@ -144,8 +146,10 @@ impl Reloader {
             .as_ref()
             .is_some_and(|m| m.component_hash == hash && m.limits == limits && m.grants == grants)
         {
-            // Touched, or rewritten with the same bytes and manifest: nothing to do.
-            registry.end_load(name);
+            // Touched, rewritten with the same bytes, or a broken manifest fixed back to what
+            // serves: nothing to load, and an earlier error no longer applies.
+            tracing::debug!(model = name, "model file unchanged: nothing to reload");
+            registry.settle(name);
             return;
         }
         registry.begin_load(name, &path);
@@ -177,12 +181,13 @@ impl Reloader {
             }
             Err(err) => {
                 let serving = current.map(|m| m.version(0));
+                let error = one_line(&err);
                 tracing::error!(
                     model = name,
                     serving,
-                    "model failed to load, the previous version keeps serving: {err:#}"
+                    "model failed to load, the previous version keeps serving: {error}"
                 );
-                registry.fail(name, format!("{err:#}"));
+                registry.fail(name, error);
             }
         }
     }
@@ -194,6 +199,9 @@ impl Reloader {
             match result {
                 Ok(events) => {
                     for event in events {
+                        if !changes_content(&event.kind) {
+                            continue;
+                        }
                         if event.need_rescan() {
                             // The OS dropped events: look at every file again.
                             let _ = tx.send(None);
@@ -244,4 +252,26 @@ impl Reloader {
             self.request(&name);
         }
     }
+}
+
+/// Whether an event may mean a file's content or presence changed. Opening or reading a
+/// file is an event too (inotify's `IN_OPEN`), and the loader reads the files it watches:
+/// acting on those would make every load trigger the next, forever.
+fn changes_content(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode};
+    match kind {
+        notify::EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        notify::EventKind::Access(_) => false,
+        _ => true,
+    }
+}
+
+/// A load error's whole chain on one line, for the log and `GET /models`: parser errors
+/// print arrays and TOML snippets over many lines, which would split a log record and push
+/// its `model` field far below the message.
+fn one_line(err: &anyhow::Error) -> String {
+    format!("{err:#}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

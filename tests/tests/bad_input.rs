@@ -113,7 +113,7 @@ fn unknown_models_paths_and_methods_are_json_errors() {
 }
 
 #[test]
-fn huge_bodies_and_wrong_content_types_are_refused() {
+fn huge_bodies_wrong_content_types_and_compressed_bodies_are_refused() {
     let host = host();
     let big = format!(
         "{{\"tasks\": [{{\"data\": {{\"text\": \"{}\"}}}}]}}",
@@ -130,6 +130,16 @@ fn huge_bodies_and_wrong_content_types_are_refused() {
         &[("Content-Type", "application/x-www-form-urlencoded")],
     );
     assert_error(&reply, 415, "unsupported media type");
+    // A compressed body is named as such, not reported as broken JSON.
+    let reply = host.post_with(
+        "/models/dummy/predict",
+        r#"{"tasks": []}"#,
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "gzip"),
+        ],
+    );
+    assert_error(&reply, 415, "unsupported content encoding");
     still_serving(&host);
 }
 

@@ -240,3 +240,52 @@ fn a_restart_loads_known_components_from_the_compile_cache() {
     assert_eq!(changed["from_cache"], false);
     host.wait_for_log(&["model reloaded", "dummy"]);
 }
+
+#[test]
+fn opening_or_reading_the_files_is_not_a_change() {
+    // inotify reports every open of a watched file, and the loader itself opens the files it
+    // compares: acting on those events made each look at a file trigger the next, forever.
+    let host = start(
+        HostBuilder::new(BIN)
+            .example("dummy")
+            .env("RUST_LOG", "wasml=debug,info"),
+    );
+    let path = model_path(&host, "dummy");
+    let manifest = path.with_extension("toml");
+    let bytes = std::fs::read(&path).expect("read");
+    std::fs::write(&path, &bytes).expect("rewrite the same bytes");
+    host.wait_for_log(&["model file unchanged", "dummy"]);
+    std::fs::write(&manifest, "[limits]\nno_such_limit = 1\n").expect("write manifest");
+    host.wait_for_log(&["unknown field `no_such_limit`"]);
+    // Let the events of those writes drain, then look at the log before and after a quiet
+    // second in which other readers of the folder (backups, the user's tools) open both files.
+    std::thread::sleep(Duration::from_millis(500));
+    let looks = |host: &Host| {
+        let logs = host.logs();
+        let count = |needle: &str| logs.lines().filter(|l| l.contains(needle)).count();
+        (count("model file unchanged"), count("model not (re)loaded"))
+    };
+    let before = looks(&host);
+    for _ in 0..5 {
+        std::fs::read(&path).expect("read");
+        std::fs::read(&manifest).expect("read");
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let after = looks(&host);
+    // A loop looked at the files dozens of times a second; allow a straggling event or two
+    // from the writes on a busy machine.
+    assert!(
+        after.0 <= before.0 + 2 && after.1 <= before.1 + 2,
+        "files looked at again without a change: {before:?} then {after:?}:\n{}",
+        host.logs()
+    );
+    // Removing the broken manifest puts the files back in step with what serves: the
+    // error is cleared without a reload.
+    std::fs::remove_file(&manifest).expect("remove manifest");
+    let entry = wait_for(&host, "dummy", "clearing the error", |e| {
+        e.is_some_and(|e| e["last_error"].is_null() && e["loading"] == false)
+    })
+    .expect("entry");
+    assert_eq!(entry["installs"], 1, "{entry}");
+    assert_eq!(predict(&host, "dummy").status, 200);
+}

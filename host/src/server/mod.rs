@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Body;
-use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
 
 pub use body::BodyBudget;
@@ -76,6 +76,7 @@ where
     // `_reserved` keeps the body's bytes counted against the budget until the answer is made.
     let (body, _reserved) = if req.method() == Method::POST {
         check_content_type(&req)?;
+        check_content_encoding(&req)?;
         body::read_body(req.into_body(), http).await?
     } else {
         (Bytes::new(), None)
@@ -117,6 +118,24 @@ fn check_content_type<B>(req: &Request<B>) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::UnsupportedMediaType(text.to_owned()))
+    }
+}
+
+/// Refuses compressed bodies (RFC 7694: 415): the host reads bodies as they are, so a gzip
+/// body would otherwise surface as a confusing JSON syntax error. Label Studio never
+/// compresses its requests.
+fn check_content_encoding<B>(req: &Request<B>) -> Result<(), ApiError> {
+    let Some(value) = req.headers().get(CONTENT_ENCODING) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or("(not text)");
+    let identity = text
+        .split(',')
+        .all(|coding| coding.trim().eq_ignore_ascii_case("identity"));
+    if identity {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedEncoding(text.to_owned()))
     }
 }
 
