@@ -104,10 +104,9 @@ where
 
 /// Accepts JSON, or no content type at all (hand-written `curl` calls); refuses the rest.
 fn check_content_type<B>(req: &Request<B>) -> Result<(), ApiError> {
-    let Some(value) = req.headers().get(CONTENT_TYPE) else {
+    let Some(text) = header_text(req, &CONTENT_TYPE) else {
         return Ok(());
     };
-    let text = value.to_str().unwrap_or("(not text)");
     let mime = text
         .split(';')
         .next()
@@ -125,10 +124,9 @@ fn check_content_type<B>(req: &Request<B>) -> Result<(), ApiError> {
 /// body would otherwise surface as a confusing JSON syntax error. Label Studio never
 /// compresses its requests.
 fn check_content_encoding<B>(req: &Request<B>) -> Result<(), ApiError> {
-    let Some(value) = req.headers().get(CONTENT_ENCODING) else {
+    let Some(text) = header_text(req, &CONTENT_ENCODING) else {
         return Ok(());
     };
-    let text = value.to_str().unwrap_or("(not text)");
     let identity = text
         .split(',')
         .all(|coding| coding.trim().eq_ignore_ascii_case("identity"));
@@ -137,6 +135,13 @@ fn check_content_encoding<B>(req: &Request<B>) -> Result<(), ApiError> {
     } else {
         Err(ApiError::UnsupportedEncoding(text.to_owned()))
     }
+}
+
+/// A header's value as text, if present; a value that is not visible ASCII reads as a
+/// placeholder that no check accepts.
+fn header_text<'a, B>(req: &'a Request<B>, name: &hyper::header::HeaderName) -> Option<&'a str> {
+    let value = req.headers().get(name)?;
+    Some(value.to_str().unwrap_or("(not text)"))
 }
 
 /// Basic auth (when configured) guards every request. A webhook may instead carry the
