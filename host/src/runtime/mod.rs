@@ -11,6 +11,7 @@ mod convert;
 mod model;
 mod output;
 mod state;
+mod trim;
 
 use std::time::Duration;
 
@@ -145,6 +146,7 @@ impl Backend {
                 if let Some(cache) = &self.cache {
                     cache.put(&component, hash);
                 }
+                trim::release_free_heap();
                 component
             }
         };
