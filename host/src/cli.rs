@@ -109,6 +109,11 @@ pub struct ServeArgs {
     /// Do not watch the models folder: models load at start-up only.
     #[arg(long, env = "WASML_NO_WATCH")]
     pub no_watch: bool,
+    /// Also check the models' files for changes every this many milliseconds (0: never),
+    /// for what the folder watcher cannot see: a symlinked model whose target is rebuilt
+    /// elsewhere, or a network filesystem changed from another machine. Only `stat` calls.
+    #[arg(long, env = "WASML_POLL_MS", default_value_t = 2000)]
+    pub poll_ms: u64,
     /// Most `fit` calls running at once across all models and projects (default: one per
     /// CPU core).
     #[arg(long, env = "WASML_MAX_CONCURRENT_FITS")]
@@ -248,6 +253,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "--default-model {default} is not in {}",
             args.models.display()
         );
+    }
+    if !args.no_watch && args.poll_ms > 0 {
+        reloader.poll(std::time::Duration::from_millis(args.poll_ms));
     }
     // Kept alive while serving: dropping the watcher stops hot reload.
     let _watcher = if args.no_watch {

@@ -289,3 +289,33 @@ fn opening_or_reading_the_files_is_not_a_change() {
     assert_eq!(entry["installs"], 1, "{entry}");
     assert_eq!(predict(&host, "dummy").status, 200);
 }
+
+#[test]
+fn a_symlinked_model_reloads_when_its_target_is_rebuilt_elsewhere() {
+    // `ln -s ~/my-model/target/.../my_model.wasm models/my-model.wasm`, then `cargo build`:
+    // the build replaces the target in a folder the watcher does not watch; the poll sees it.
+    let host = start(HostBuilder::new(BIN).args(&["--poll-ms", "100"]));
+    let build = tempfile::tempdir().expect("build folder");
+    let target = build.path().join("my_model.wasm");
+    let original = std::fs::read(example_model("dummy")).expect("read");
+    std::fs::write(&target, &original).expect("write");
+    std::os::unix::fs::symlink(&target, model_path(&host, "linked")).expect("symlink");
+    let first = wait_for(&host, "linked", "loaded through the symlink", |e| {
+        e.is_some_and(|e| e["state"] == "ready")
+    })
+    .expect("entry");
+    assert_eq!(predict(&host, "linked").status, 200);
+
+    rename_into_place(
+        &target,
+        &component_variant(&example_model("dummy"), "rebuilt"),
+    );
+    let rebuilt = wait_for(&host, "linked", "reloaded from the new target", |e| {
+        e.is_some_and(|e| e["installs"] == 2)
+    })
+    .expect("entry");
+    assert_ne!(rebuilt["version"], first["version"], "{rebuilt}");
+    let reply = predict(&host, "linked");
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    assert_eq!(reply.body["model_version"], rebuilt["version"]);
+}

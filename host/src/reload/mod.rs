@@ -8,7 +8,10 @@
 //! once it is done, so rapid writes end with the final content loaded and never race. A file
 //! that fails to load (half-written, not a component, the wrong world, an invalid manifest)
 //! keeps the previous version serving; its error shows in `GET /models`. A change to the
-//! manifest `<name>.toml` reloads the model with the new limits and grants.
+//! manifest `<name>.toml` reloads the model with the new limits and grants. A slow poll
+//! ([`poll`]) covers what the watcher cannot see (symlink targets, network filesystems).
+
+mod poll;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
