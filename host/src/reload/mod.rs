@@ -119,13 +119,7 @@ impl Reloader {
         let registry = &self.app.registry;
         let (bytes, hash) = match registry::read_component(&path).await {
             Ok(read) => read,
-            Err(err) => {
-                registry.begin_load(name, &path);
-                let error = one_line(&err);
-                tracing::error!(model = name, "model not reloaded: {error}");
-                registry.fail(name, error);
-                return;
-            }
+            Err(err) => return self.refuse(name, &path, &err),
         };
         let settings = Manifest::load(&self.models_dir, name).and_then(|manifest| {
             let manifest = manifest.unwrap_or_default();
@@ -136,13 +130,7 @@ impl Reloader {
         });
         let (limits, grants) = match settings {
             Ok(settings) => settings,
-            Err(err) => {
-                registry.begin_load(name, &path);
-                let error = one_line(&err);
-                tracing::error!(model = name, "model not (re)loaded: {error}");
-                registry.fail(name, error);
-                return;
-            }
+            Err(err) => return self.refuse(name, &path, &err),
         };
         let current = registry.get(name).and_then(|e| e.current);
         if current
@@ -193,6 +181,16 @@ impl Reloader {
                 registry.fail(name, error);
             }
         }
+    }
+
+    /// Records that `name`'s files could not even be read (the file, or its manifest):
+    /// a version that serves keeps serving.
+    fn refuse(&self, name: &str, path: &Path, err: &anyhow::Error) {
+        let registry = &self.app.registry;
+        registry.begin_load(name, path);
+        let error = one_line(err);
+        tracing::error!(model = name, "model not (re)loaded: {error}");
+        registry.fail(name, error);
     }
 
     /// Watches the folder until the returned watcher is dropped.
