@@ -243,16 +243,23 @@ impl Reloader {
 
     /// Syncs every model with a file or a registry entry.
     fn rescan(self: &Arc<Self>) {
-        let mut names = self.app.registry.names();
-        if let Ok(found) = registry::scan_models(&self.models_dir) {
-            names.extend(found.into_iter().map(|(name, _)| name));
-        }
-        names.sort();
-        names.dedup();
-        for name in names {
+        for name in model_names(&self.models_dir, self.app.registry.names()) {
             self.request(&name);
         }
     }
+}
+
+/// Every model with a file in `dir` or in `known` (the registry's, whose files may be gone),
+/// each once.
+fn model_names(dir: &Path, known: Vec<String>) -> Vec<String> {
+    let mut names = known;
+    match registry::scan_models(dir) {
+        Ok(found) => names.extend(found.into_iter().map(|(name, _)| name)),
+        Err(err) => tracing::warn!("reading the models folder {}: {err}", dir.display()),
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Whether an event may mean a file's content or presence changed. Opening or reading a

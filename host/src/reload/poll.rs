@@ -12,14 +12,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::Reloader;
-use crate::registry;
+use super::{Reloader, model_names};
 
 /// Size and modification time of a file, `None` when it is missing.
 type FileStamp = Option<(u64, SystemTime)>;
 
 /// What a model's files look like without reading them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 struct Fingerprint {
     component: FileStamp,
     manifest: FileStamp,
@@ -58,12 +57,7 @@ impl Reloader {
 /// Fingerprints of every model in `dir` and of every model the registry knows (whose file
 /// may be gone).
 fn fingerprints(dir: &Path, known: Vec<String>) -> HashMap<String, Fingerprint> {
-    let mut names = known;
-    match registry::scan_models(dir) {
-        Ok(found) => names.extend(found.into_iter().map(|(name, _)| name)),
-        Err(err) => tracing::warn!("checking the models folder {}: {err}", dir.display()),
-    }
-    names
+    model_names(dir, known)
         .into_iter()
         .map(|name| {
             let print = Fingerprint {
