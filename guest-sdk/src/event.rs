@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::Error;
 use crate::task::{Annotation, Task};
 
 /// The kind of a Label Studio webhook event.
@@ -31,6 +32,25 @@ pub struct Event {
 }
 
 impl Event {
+    /// The event `action` with webhook body `payload`: what the host passes to `fit`. For
+    /// tests; `payload` is the whole body, which also holds the action for a real webhook.
+    pub fn new(action: impl Into<String>, payload: Value) -> Self {
+        Self {
+            action: action.into(),
+            payload,
+        }
+    }
+
+    /// The event of a webhook body, its action read from `body["action"]` as the host reads it.
+    pub fn from_webhook(body: Value) -> Result<Self, Error> {
+        let action = body
+            .get("action")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::invalid_input("the webhook body has no string `action`"))?
+            .to_owned();
+        Ok(Self::new(action, body))
+    }
+
     /// The event's kind.
     pub fn kind(&self) -> EventKind {
         match self.action.as_str() {
@@ -110,5 +130,25 @@ impl Fit {
             result,
             trained: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn events_from_an_action_or_a_webhook_body() {
+        let body = json!({"action": "ANNOTATION_CREATED", "annotation": {"id": 3, "result": []}});
+        let event = Event::from_webhook(body.clone()).expect("event");
+        assert_eq!(event, Event::new("ANNOTATION_CREATED", body));
+        assert_eq!(event.kind(), EventKind::AnnotationCreated);
+        assert_eq!(event.annotation().and_then(|a| a.id), Some(3));
+        assert!(matches!(
+            Event::from_webhook(json!({"action": 1})),
+            Err(Error::InvalidInput(_))
+        ));
     }
 }

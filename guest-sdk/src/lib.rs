@@ -6,15 +6,23 @@
 //! [`store`], sandboxes each call and stamps model versions; a model only maps tasks to
 //! predictions and, optionally, learns in `fit`.
 //!
-//! A complete model: it predicts the first choice of the first `Choices` control.
+//! A complete model: `fit` remembers the choice of the latest annotation, `predict` suggests
+//! it (or, before any annotation, the first choice of the first `Choices` control). Regions
+//! are built from the control ([`Control::choices`]), which fills in `from_name` and
+//! `to_name`.
+//!
+//! Off wasm, [`store`] is in memory (one per thread) and [`Call::from_xml`] builds the call
+//! the host would pass for a label config, so `predict` and `fit` are unit-tested natively
+//! with `cargo test`, as `predicts_the_last_annotated_choice` below does (see [`testing`]).
 //!
 //! ```
-//! use wasml_guest::{Call, Context, Error, Model, Prediction, Region, Task};
+//! use wasml_guest::serde_json::json;
+//! use wasml_guest::{Call, Context, Error, Event, Fit, Model, Prediction, Task, store};
 //!
-//! struct FirstChoice;
+//! struct LastChoice;
 //!
-//! impl Model for FirstChoice {
-//!     const NAME: &'static str = "First choice";
+//! impl Model for LastChoice {
+//!     const NAME: &'static str = "Last choice";
 //!     const VERSION: &'static str = "1.0.0";
 //!
 //!     fn predict(call: &Call, tasks: &[Task], _: Option<&Context>) -> Result<Vec<Prediction>, Error> {
@@ -22,34 +30,78 @@
 //!             .label_config
 //!             .first_control(&["Choices"])
 //!             .ok_or_else(|| Error::unsupported_config("needs a <Choices> control"))?;
-//!         let (Some(label), Some(to_name)) = (control.labels.first(), control.to_name()) else {
-//!             return Err(Error::unsupported_config("the <Choices> control has no choices"));
+//!         let choice = match store::get_json::<String>("last")? {
+//!             Some(choice) => choice,
+//!             None => match control.labels.first() {
+//!                 Some(label) => label.value.clone(),
+//!                 None => return Err(Error::unsupported_config("the <Choices> has no choices")),
+//!             },
 //!         };
-//!         let region = Region::choices(&control.name, to_name, &[&label.value]).with_score(0.5);
+//!         let region = control.choices(&[choice])?;
 //!         Ok(tasks.iter().map(|_| Prediction::new(vec![region.clone()]).with_score(0.5)).collect())
+//!     }
+//!
+//!     fn fit(_: &Call, event: &Event) -> Result<Fit, Error> {
+//!         let annotation = event.annotation().unwrap_or_default();
+//!         let Some(choice) = annotation.result.iter().find_map(|r| r.choice_values().pop()) else {
+//!             return Ok(Fit::unchanged(json!({})));
+//!         };
+//!         store::set_json("last", choice)?;
+//!         Ok(Fit::trained(json!({ "last": choice })))
 //!     }
 //! }
 //!
-//! wasml_guest::export!(FirstChoice);
-//! # fn main() {}
+//! wasml_guest::export!(LastChoice);
+//!
+//! // In a model crate this is a `#[test]` in `#[cfg(test)] mod tests`.
+//! fn predicts_the_last_annotated_choice() -> Result<(), Error> {
+//!     let call = Call::from_xml(
+//!         r#"<View>
+//!              <Text name="text" value="$text"/>
+//!              <Choices name="sentiment" toName="text">
+//!                <Choice value="Positive"/><Choice value="Negative"/>
+//!              </Choices>
+//!            </View>"#,
+//!     )?;
+//!     let control = call.label_config.control("sentiment").expect("in the config");
+//!     let tasks = [Task::from_json(json!({"id": 1, "data": {"text": "Great!"}}))?];
+//!     assert_eq!(LastChoice::predict(&call, &tasks, None)?[0].result, [control.choices(&["Positive"])?]);
+//!
+//!     let annotation = json!({"id": 7, "result": [control.choices(&["Negative"])?]});
+//!     let fit = LastChoice::fit(&call, &Event::new("ANNOTATION_CREATED", json!({ "annotation": annotation })))?;
+//!     assert_eq!(fit, Fit::trained(json!({"last": "Negative"})));
+//!     assert_eq!(LastChoice::predict(&call, &tasks, None)?[0].result, [control.choices(&["Negative"])?]);
+//!     Ok(())
+//! }
+//! # fn main() { predicts_the_last_annotated_choice().expect("the test passes"); }
 //! ```
 
 mod bindings;
+mod call;
 mod config;
+mod control_regions;
 mod error;
 mod event;
+#[cfg(not(target_arch = "wasm32"))]
+mod memory;
 mod model;
 mod region;
 mod task;
+#[cfg(not(target_arch = "wasm32"))]
+mod xml;
 
 pub mod log;
 pub mod store;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 pub mod text;
 
+pub use call::Call;
 pub use config::{Control, Input, Label, LabelConfig};
+pub use control_regions::RegionBuilder;
 pub use error::Error;
 pub use event::{Event, EventKind, Fit};
-pub use model::{Call, Model};
+pub use model::Model;
 pub use region::{Prediction, Region, Span};
 pub use serde_json;
 pub use task::{Annotation, Context, Task};

@@ -1,6 +1,17 @@
 //! Logging into the host's log, tagged with the model's name.
+//!
+//! Off wasm (native unit tests) messages go to stderr, which the test harness shows for
+//! failing tests only.
 
-use crate::bindings::wasml::model::log::{Level, log};
+use crate::bindings::wasml::model::log::Level;
+#[cfg(target_arch = "wasm32")]
+use crate::bindings::wasml::model::log::log;
+
+/// Off wasm the WIT import is a stub that panics; print instead.
+#[cfg(not(target_arch = "wasm32"))]
+fn log(level: Level, message: &str) {
+    eprintln!("[{level:?}] {message}");
+}
 
 /// Logs at debug level.
 pub fn debug(message: &str) {

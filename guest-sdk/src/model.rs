@@ -3,35 +3,7 @@
 use serde_json::Value;
 
 use crate::bindings::wasml::model::types as wit;
-use crate::{Context, Error, Event, Fit, LabelConfig, Prediction, Task};
-
-/// What every call runs for: the project, its label config, and the version the host
-/// stamps on predictions.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Call {
-    /// The Label Studio project id (`"42"`); empty when unknown.
-    pub project: String,
-    /// The project's label config.
-    pub label_config: LabelConfig,
-    /// The model version the host assigns to this call's answer.
-    pub model_version: String,
-    /// The `extra_params` the user configured in Label Studio, parsed as JSON when possible
-    /// (otherwise a JSON string holding the raw text).
-    pub extra_params: Option<Value>,
-}
-
-impl From<wit::Request> for Call {
-    fn from(request: wit::Request) -> Self {
-        Self {
-            project: request.project,
-            label_config: request.label_config.into(),
-            model_version: request.model_version,
-            extra_params: request
-                .extra_params
-                .map(|raw| serde_json::from_str(&raw).unwrap_or(Value::String(raw))),
-        }
-    }
-}
+use crate::{Call, Context, Error, Event, Fit, Prediction, Task};
 
 /// A Label Studio ML model. Implement it on a unit struct and call [`crate::export!`].
 ///

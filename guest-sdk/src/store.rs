@@ -2,12 +2,20 @@
 //!
 //! Values persist across calls, reloads and restarts. Use the JSON helpers for structured
 //! state and the byte functions for anything else.
+//!
+//! Off wasm (native unit tests) the same functions use an in-memory store, one per thread,
+//! with the host's limits: keys non-empty and at most 1024 bytes, values at most 16 MiB.
+//! [`crate::testing`] empties and inspects it.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
+#[cfg(target_arch = "wasm32")]
 use crate::bindings::wasml::model::store as host;
+// Natively the WIT import is a stub that panics: tests get the in-memory store instead.
+#[cfg(not(target_arch = "wasm32"))]
+use crate::memory as host;
 
 /// The bytes stored under `key`, if any.
 pub fn get(key: &str) -> Result<Option<Vec<u8>>, Error> {

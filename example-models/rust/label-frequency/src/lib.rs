@@ -10,7 +10,7 @@ mod tally;
 
 use wasml_guest::serde_json::{self, Value, json};
 use wasml_guest::{
-    Call, Context, Control, Error, Event, EventKind, Fit, Model, Prediction, Region, Task, store,
+    Call, Context, Control, Error, Event, EventKind, Fit, Model, Prediction, Task, store,
 };
 
 use tally::{Tally, choices_of};
@@ -40,9 +40,8 @@ impl Model for LabelFrequency {
         }
         let prediction = match tally.winner(&control.label_values()) {
             Some((label, score)) => {
-                let to_name = control.to_name().unwrap_or_default();
-                let region = Region::choices(&control.name, to_name, &[label]).with_score(score);
-                Prediction::new(vec![region]).with_score(score)
+                Prediction::new(vec![control.choices(&[label])?.with_score(score)])
+                    .with_score(score)
             }
             None => Prediction::empty(),
         };
@@ -115,3 +114,134 @@ fn key(id: i64) -> String {
 }
 
 wasml_guest::export!(LabelFrequency);
+
+#[cfg(test)]
+mod tests {
+    use wasml_guest::Region;
+    use wasml_guest::testing::store_snapshot;
+
+    use super::*;
+
+    const CONFIG: &str = r#"<View>
+      <Text name="text" value="$text"/>
+      <Labels name="ner" toName="text"><Label value="Positive"/></Labels>
+      <Choices name="sentiment" toName="text">
+        <Choice value="Positive"/><Choice value="Negative"/><Choice value="Neutral"/>
+      </Choices>
+    </View>"#;
+
+    fn call() -> Call {
+        Call::from_xml(CONFIG).expect("config")
+    }
+
+    /// An `ANNOTATION_CREATED` event of annotation `id` choosing `choices` for `sentiment`.
+    fn annotated(id: i64, choices: &[&str]) -> Event {
+        let region = Region::choices("sentiment", "text", choices);
+        Event::new(
+            "ANNOTATION_CREATED",
+            json!({"annotation": {"id": id, "result": [region]}, "task": {"id": id}}),
+        )
+    }
+
+    fn tasks() -> Vec<Task> {
+        ["a", "b"]
+            .iter()
+            .map(|text| Task::from_json(json!({"data": {"text": text}})).expect("task"))
+            .collect()
+    }
+
+    /// The `(choice, score)` predicted for every task; all tasks must agree.
+    fn predicted(call: &Call) -> Option<(String, f64)> {
+        let predictions = LabelFrequency::predict(call, &tasks(), None).expect("predict");
+        assert_eq!(predictions.len(), 2, "one prediction per task");
+        assert_eq!(predictions[0], predictions[1]);
+        let region = predictions[0].result.first()?;
+        assert_eq!(
+            (region.from_name.as_str(), region.to_name.as_str()),
+            ("sentiment", "text")
+        );
+        assert_eq!(region.score, predictions[0].score);
+        Some((region.choice_values()[0].to_owned(), region.score?))
+    }
+
+    #[test]
+    fn learns_the_most_frequent_choice_from_annotation_events() -> Result<(), Error> {
+        let call = call();
+        assert_eq!(
+            predicted(&call),
+            None,
+            "nothing before the first annotation"
+        );
+        for (id, choice) in [(1, "Negative"), (2, "Positive"), (3, "Negative")] {
+            let fit = LabelFrequency::fit(&call, &annotated(id, &[choice]))?;
+            assert_eq!(fit, Fit::trained(json!({"annotations": id})));
+        }
+        assert_eq!(predicted(&call), Some(("Negative".into(), 2.0 / 3.0)));
+        assert_eq!(
+            store_snapshot().get("annotation/2").map(Vec::as_slice),
+            Some(&br#"["Positive"]"#[..]),
+            "the store layout every language shares"
+        );
+        // Annotation 3 changes its mind: a three-way tie, which the config's order breaks.
+        let updated = Event::new("ANNOTATION_UPDATED", annotated(3, &["Neutral"]).payload);
+        assert!(LabelFrequency::fit(&call, &updated)?.trained);
+        assert_eq!(predicted(&call), Some(("Positive".into(), 1.0 / 3.0)));
+        let deleted = Event::new("ANNOTATIONS_DELETED", json!({"annotations": [{"id": 2}]}));
+        assert_eq!(
+            LabelFrequency::fit(&call, &deleted)?,
+            Fit::trained(json!({"annotations": 2}))
+        );
+        assert_eq!(predicted(&call), Some(("Negative".into(), 0.5)));
+        Ok(())
+    }
+
+    #[test]
+    fn bulk_cancelled_and_unrelated_events() -> Result<(), Error> {
+        let call = call();
+        let bulk = Event::new(
+            "ANNOTATIONS_CREATED",
+            json!({"annotation": [
+                annotated(1, &["Neutral"]).payload["annotation"],
+                annotated(2, &["Neutral", "Positive"]).payload["annotation"],
+                {"result": []}
+            ]}),
+        );
+        assert_eq!(
+            LabelFrequency::fit(&call, &bulk)?,
+            Fit::trained(json!({"annotations": 2}))
+        );
+        assert_eq!(predicted(&call), Some(("Neutral".into(), 2.0 / 3.0)));
+        let mut cancelled = annotated(2, &["Positive"]);
+        cancelled.payload["annotation"]["was_cancelled"] = json!(true);
+        assert!(
+            LabelFrequency::fit(&call, &cancelled)?.trained,
+            "forgets annotation 2"
+        );
+        assert_eq!(predicted(&call), Some(("Neutral".into(), 1.0)));
+        let training = Event::new("START_TRAINING", json!({}));
+        assert_eq!(
+            LabelFrequency::fit(&call, &training)?,
+            Fit::unchanged(json!({"annotations": 1}))
+        );
+        let no_id = Event::new("ANNOTATION_CREATED", json!({"annotation": {"result": []}}));
+        assert!(matches!(
+            LabelFrequency::fit(&call, &no_id),
+            Err(Error::InvalidInput(_))
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn needs_a_choices_control() -> Result<(), Error> {
+        let call = Call::from_xml(r#"<View><Text name="t" value="$t"/></View>"#)?;
+        assert!(matches!(
+            LabelFrequency::predict(&call, &tasks(), None),
+            Err(Error::UnsupportedConfig(_))
+        ));
+        assert!(matches!(
+            LabelFrequency::fit(&call, &annotated(1, &["Positive"])),
+            Err(Error::UnsupportedConfig(_))
+        ));
+        Ok(())
+    }
+}

@@ -111,6 +111,61 @@ mod tests {
         assert!(annotation_result(&empty).is_empty());
     }
 
+    const CONFIG: &str = r#"<View><Text name="text" value="$text"/>
+        <Choices name="label" toName="text"><Choice value="Positive"/></Choices></View>"#;
+
+    fn tasks() -> Vec<Task> {
+        (1..=3)
+            .map(|id| Task::from_json(json!({"id": id, "data": {"text": "t"}})).expect("task"))
+            .collect()
+    }
+
+    #[test]
+    fn repeats_the_latest_annotation_for_every_task() -> Result<(), Error> {
+        let call = Call::from_xml(CONFIG)?;
+        let control = call.label_config.control("label").expect("control");
+        assert_eq!(
+            Simplest::predict(&call, &tasks(), None)?,
+            vec![Prediction::empty(); 3],
+            "nothing learned yet: one empty prediction per task"
+        );
+        for choice in ["Negative", "Positive"] {
+            let result = [control.choices(&[choice])?];
+            let event = Event::new(
+                "ANNOTATION_CREATED",
+                json!({"annotation": {"id": 1, "result": result}}),
+            );
+            let fit = Simplest::fit(&call, &event)?;
+            assert_eq!(fit, Fit::trained(json!({ "prediction_example": result })));
+        }
+        let predictions = Simplest::predict(&call, &tasks(), None)?;
+        assert_eq!(predictions.len(), 3);
+        let score = predictions[0].score.expect("a score");
+        assert!((0.0..1.0).contains(&score));
+        for prediction in &predictions {
+            assert_eq!(prediction.result, [control.choices(&["Positive"])?]);
+            assert_eq!(prediction.score, Some(score), "one draw per call");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn other_events_and_empty_annotations_change_nothing() -> Result<(), Error> {
+        let call = Call::from_xml(CONFIG)?;
+        for event in [
+            Event::new("START_TRAINING", json!({})),
+            Event::new("ANNOTATIONS_DELETED", json!({"annotations": [{"id": 1}]})),
+            Event::new(
+                "ANNOTATION_UPDATED",
+                json!({"annotation": {"id": 1, "result": []}}),
+            ),
+        ] {
+            assert_eq!(Simplest::fit(&call, &event)?, Fit::unchanged(json!({})));
+        }
+        assert!(wasml_guest::testing::store_snapshot().is_empty());
+        Ok(())
+    }
+
     #[test]
     fn random_scores_are_in_the_unit_interval_and_vary() {
         let draws: Vec<f64> = (0..64).map(|_| random_unit().expect("random")).collect();

@@ -33,9 +33,7 @@ mod training;
 
 use serde::{Deserialize, Serialize};
 use wasml_guest::serde_json::{Map, Value, json};
-use wasml_guest::{
-    Call, Context, Error, Event, EventKind, Fit, Model, Prediction, Region, Task, store,
-};
+use wasml_guest::{Call, Context, Error, Event, EventKind, Fit, Model, Prediction, Task, store};
 
 use naive_bayes::NaiveBayes;
 use tokenize::{TOKENIZER_VERSION, tokenize};
@@ -160,7 +158,7 @@ fn predict_task(target: &Target, classifier: &NaiveBayes, task: &Task) -> Predic
         .next();
     match best {
         Some((label, probability)) => Prediction::new(vec![
-            Region::choices(target.control, target.object, &[label]).with_score(probability),
+            target.regions.choices(&[label]).with_score(probability),
         ])
         .with_score(probability),
         None => Prediction::empty(),
@@ -280,3 +278,6 @@ fn rebuild() -> Result<Trained, Error> {
 }
 
 wasml_guest::export!(TextClassifier);
+
+#[cfg(test)]
+mod tests;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wasml_guest::serde_json::{self, Value};
-use wasml_guest::{Error, LabelConfig, Region, Task};
+use wasml_guest::{Error, LabelConfig, Region, RegionBuilder, Task};
 
 /// Object tags whose task data is the text to classify.
 const TEXT_OBJECTS: [&str; 2] = ["Text", "HyperText"];
@@ -11,10 +11,9 @@ const TEXT_OBJECTS: [&str; 2] = ["Text", "HyperText"];
 /// What the model learns and predicts: a `Choices` control over a text object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target<'a> {
-    /// The control's name: `from_name` of its results.
-    pub control: &'a str,
-    /// The text object's name: `to_name` of its results.
-    pub object: &'a str,
+    /// Builds the control's results on the text object: `from_name` and `to_name` come from
+    /// the config.
+    pub regions: RegionBuilder<'a>,
     /// The task data key holding the text (`$text` -> `text`).
     pub data_key: &'a str,
     /// The control's choices, when the config lists them; `None` for dynamic choices.
@@ -34,8 +33,8 @@ impl<'a> Target<'a> {
                     .iter()
                     .find(|input| TEXT_OBJECTS.contains(&input.tag.as_str()))?;
                 Some(Target {
-                    control: &control.name,
-                    object: &input.name,
+                    // Inputs are the objects of the control's toName: this always succeeds.
+                    regions: control.regions_on(&input.name).ok()?,
                     data_key: input.value.as_deref()?,
                     choices: (!control.dynamic_labels && !control.labels.is_empty())
                         .then(|| control.label_values()),
@@ -111,7 +110,7 @@ pub fn lesson(target: &Target, annotation: &Value, task: Option<&Task>) -> Lesso
         .flatten()
         .filter_map(|item| serde_json::from_value::<Region>(item.clone()).ok());
     for region in regions {
-        if region.from_name != target.control || region.kind != "choices" {
+        if region.from_name != target.regions.from_name() || region.kind != "choices" {
             continue;
         }
         for choice in region.choice_values() {
@@ -148,55 +147,41 @@ pub fn task_of(annotation: &Value, tasks: &[Value]) -> Option<Task> {
 mod tests {
     use super::*;
     use serde_json::json;
-    use wasml_guest::{Control, Event, Input, Label};
+    use wasml_guest::{Call, Event};
 
-    fn config(controls: Vec<Control>) -> LabelConfig {
-        LabelConfig {
-            raw: String::new(),
-            controls,
-        }
-    }
-
-    fn choices(name: &str, object: (&str, &str), labels: &[&str]) -> Control {
-        Control {
-            name: name.into(),
-            tag: "Choices".into(),
-            to_name: vec![object.0.into()],
-            inputs: vec![Input {
-                name: object.0.into(),
-                tag: object.1.into(),
-                value: Some("text".into()),
-                ..Default::default()
-            }],
-            labels: labels
-                .iter()
-                .map(|l| Label {
-                    value: (*l).into(),
-                    attributes: Vec::new(),
-                })
-                .collect(),
-            ..Default::default()
-        }
+    /// The label config `xml`, parsed as the host parses it.
+    fn config(xml: &str) -> LabelConfig {
+        Call::from_xml(xml).expect("config").label_config
     }
 
     fn task(text: &str) -> Task {
-        serde_json::from_value(json!({"id": 1, "data": {"text": text}})).expect("task")
+        Task::from_json(json!({"id": 1, "data": {"text": text}})).expect("task")
     }
 
     #[test]
     fn finds_the_first_choices_control_over_text() {
-        let config = config(vec![
-            choices("image_class", ("image", "Image"), &["Cat"]),
-            choices("topic", ("text", "Text"), &["Sports", "Tech"]),
-        ]);
+        let config = config(
+            r#"<View><Image name="image" value="$image"/><Text name="text" value="$text"/>
+                 <Choices name="image_class" toName="image"><Choice value="Cat"/></Choices>
+                 <Choices name="topic" toName="image,text">
+                   <Choice value="Sports"/><Choice value="Tech"/>
+                 </Choices></View>"#,
+        );
         let target = Target::find(&config).expect("target");
         assert_eq!(
-            (target.control, target.object, target.data_key),
+            (
+                target.regions.from_name(),
+                target.regions.to_name(),
+                target.data_key
+            ),
             ("topic", "text", "text")
         );
         assert!(target.allows("Tech"));
         assert!(!target.allows("Cat"), "not a choice of this control");
-        let only_image = self::config(vec![choices("c", ("image", "Image"), &["Cat"])]);
+        let only_image = self::config(
+            r#"<View><Image name="image" value="$image"/>
+                 <Choices name="c" toName="image"><Choice value="Cat"/></Choices></View>"#,
+        );
         assert!(matches!(
             Target::find(&only_image),
             Err(Error::UnsupportedConfig(_))
@@ -206,15 +191,20 @@ mod tests {
 
     #[test]
     fn dynamic_choices_allow_any_label() {
-        let mut control = choices("topic", ("text", "Text"), &[]);
-        control.dynamic_labels = true;
-        let config = config(vec![control]);
+        let config = config(
+            r#"<View><Text name="text" value="$text"/>
+                 <Choices name="topic" toName="text" value="$options"/></View>"#,
+        );
         assert!(Target::find(&config).expect("target").allows("Anything"));
     }
 
     #[test]
     fn lessons_from_annotations() {
-        let config = config(vec![choices("topic", ("text", "Text"), &["A", "B"])]);
+        let config = config(
+            r#"<View><Text name="text" value="$text"/>
+                 <Choices name="topic" toName="text"><Choice value="A"/><Choice value="B"/></Choices>
+               </View>"#,
+        );
         let target = Target::find(&config).expect("target");
         let text = task("Some text");
         let annotation = json!({"id": 5, "result": [
