@@ -11,10 +11,11 @@ use crate::app::App;
 use crate::auth::{BasicAuth, WebhookToken};
 use crate::jobs::{FitRunner, Jobs};
 use crate::labelconfig::LabelConfig;
+use crate::limits::CallLimits;
 use crate::projects::Projects;
 use crate::registry::Registry;
 use crate::reload::Reloader;
-use crate::runtime::{CallLimits, Runtime};
+use crate::runtime::Runtime;
 use crate::server::{self, HttpSettings};
 use crate::store::{MemoryStore, ModelStore, RedbStore, RedisStore};
 
@@ -60,7 +61,8 @@ pub struct ServeArgs {
     /// into place.
     #[arg(long, env = "WASML_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Address to listen on.
+    /// Address to listen on: an IPv4 or IPv6 address (`0.0.0.0`, `::`, `[::1]`) or a host
+    /// name (`localhost`), resolved; the first resolved address that can be bound is used.
     #[arg(long, env = "WASML_HOST", default_value = "0.0.0.0")]
     pub host: String,
     /// Port to listen on (0 picks a free one).
@@ -96,6 +98,11 @@ pub struct ServeArgs {
     /// (`redis://host:port/db`, shared by several hosts).
     #[arg(long, env = "WASML_STORE", default_value = "redb")]
     pub store: StoreKind,
+    /// PEM file of the CA certificate(s) that signed the Redis server's certificate, for a
+    /// `rediss://` store behind a private CA. Replaces the system's roots for that
+    /// connection; needs a `rediss://` URL.
+    #[arg(long, env = "WASML_REDIS_CA_FILE")]
+    pub redis_ca_file: Option<PathBuf>,
     /// How long a webhook waits for `fit` before answering 202 with a job to poll, in
     /// milliseconds. Label Studio gives up on a webhook after 1 s.
     #[arg(long, env = "WASML_FIT_WAIT_MS", default_value_t = 500)]
@@ -217,10 +224,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| args.data_dir.join("cache"));
     let runtime = Runtime::new()?.with_cache(&cache_dir)?;
+    if let (Some(ca), StoreKind::Redb | StoreKind::Memory) = (&args.redis_ca_file, &args.store) {
+        anyhow::bail!(
+            "--redis-ca-file {} needs a rediss:// store URL (--store)",
+            ca.display()
+        );
+    }
     let store: Arc<dyn ModelStore> = match &args.store {
         StoreKind::Redb => Arc::new(RedbStore::open(&args.data_dir.join("store.redb"))?),
         StoreKind::Memory => Arc::new(MemoryStore::default()),
-        StoreKind::Redis(url) => Arc::new(RedisStore::connect(url).await?),
+        StoreKind::Redis(url) => {
+            Arc::new(RedisStore::connect_with_ca(url, args.redis_ca_file.as_deref()).await?)
+        }
     };
     tracing::info!("store: {}", store.describe());
     let max_fits = args.max_concurrent_fits.unwrap_or_else(|| {
@@ -277,12 +292,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let runner: Arc<dyn FitRunner> = app.clone();
         app.jobs.spawn_worker(key, runner);
     }
-    let addr: SocketAddr = format!("{}:{}", args.host, args.port)
-        .parse()
-        .with_context(|| format!("invalid listen address {}:{}", args.host, args.port))?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = bind(&args.host, args.port).await?;
     let local = listener.local_addr()?;
     tracing::info!("listening on http://{local}");
     let http = HttpSettings {
@@ -296,7 +306,46 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads every model in the background, all in parallel; each becomes ready on its own.
+/// A listener on `host` (an IP address, bracketed or not, or a name to resolve) and `port`.
+async fn bind(host: &str, port: u16) -> anyhow::Result<tokio::net::TcpListener> {
+    let addrs = listen_addrs(host, port).await?;
+    let mut failures = Vec::new();
+    for addr in &addrs {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => return Ok(listener),
+            Err(err) => failures.push(format!("{addr}: {err}")),
+        }
+    }
+    anyhow::bail!(
+        "cannot listen on {host} port {port}: {}",
+        failures.join("; ")
+    )
+}
+
+/// The addresses `host` stands for: itself when it is an IP address (`::`, `[::1]`,
+/// `0.0.0.0`), else what the resolver answers for the name.
+async fn listen_addrs(host: &str, port: u16) -> anyhow::Result<Vec<SocketAddr>> {
+    let unbracketed = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if let Ok(ip) = unbracketed.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    anyhow::ensure!(
+        !unbracketed.is_empty() && !unbracketed.contains(['/', ' ']),
+        "invalid listen address {host:?}: use an IP address or a host name"
+    );
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((unbracketed, port))
+        .await
+        .with_context(|| format!("cannot resolve the listen address {host:?}"))?
+        .collect();
+    anyhow::ensure!(!addrs.is_empty(), "{host:?} resolves to no address");
+    Ok(addrs)
+}
+
+/// Resolves on Ctrl-C or SIGTERM: the host then stops accepting and lets in-flight requests
+/// finish.
 async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(err) = tokio::signal::ctrl_c().await {

@@ -1,10 +1,42 @@
-//! One error type for every HTTP answer that is not a success, mapped to a status and a JSON
-//! body in one place. Internal details (traps, backtraces) are logged, never sent.
+//! One error type for every HTTP answer that is not a success, mapped in one place to a
+//! status, the headers that go with it and a typed JSON body ([`ErrorBody`]).
+//!
+//! What a client reads is meant for the person using Label Studio: the host's own failures
+//! (the store, I/O) answer with what happened and a reference to the log line that holds the
+//! cause, never with paths, addresses or backend messages; [`ApiError::cause`] is the full
+//! story for the log. A guest's failure is the model author's to read, so its message is sent;
+//! backtraces and wasm offsets only go to the log (see `runtime::model`).
 
 use hyper::StatusCode;
-use serde_json::json;
+use hyper::header::{ALLOW, HeaderName, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use serde::{Deserialize, Serialize};
 
+use crate::labelconfig::LabelConfigError;
 use crate::runtime::{CallError, GuestError};
+use crate::store::StoreFailure;
+
+/// The JSON body of every error answer, and of a failed training job's record:
+/// `{"status", "error", "detail"}` (the reference backend's `status` and `detail`), plus
+/// `model` when one is involved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The HTTP status.
+    pub status: u16,
+    /// A short machine-readable name of the failure kind ([`ApiError::kind`]).
+    pub error: String,
+    /// What went wrong, for a person.
+    pub detail: String,
+    /// The model involved, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+impl ErrorBody {
+    /// The status as an HTTP status code (500 for a stored number that is not one).
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
 
 /// Everything that can go wrong while answering a request.
 #[derive(Debug, thiserror::Error)]
@@ -83,9 +115,19 @@ pub enum ApiError {
     /// Missing or wrong credentials.
     #[error("authentication required")]
     Unauthorized,
-    /// A host-side failure (the store, an I/O error).
+    /// The store failed (the backend is unreachable, a value is over a limit, a lock was
+    /// lost).
+    #[error("{0}")]
+    Store(#[from] StoreFailure),
+    /// Any other host-side failure.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<LabelConfigError> for ApiError {
+    fn from(err: LabelConfigError) -> Self {
+        Self::InvalidLabelConfig(err.to_string())
+    }
 }
 
 impl ApiError {
@@ -106,7 +148,11 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Store(StoreFailure::Unavailable(_) | StoreFailure::LockLost(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::Store(StoreFailure::TooLarge { .. } | StoreFailure::InvalidKey(_))
+            | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Model { error, .. } => match error {
                 CallError::Guest(GuestError::InvalidInput(_))
                 | CallError::Guest(GuestError::UnsupportedConfig(_)) => {
@@ -121,6 +167,30 @@ impl ApiError {
                 | CallError::InvalidOutput(_)
                 | CallError::Sandbox(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
+        }
+    }
+
+    /// The headers this error's answer carries: `WWW-Authenticate` with a 401, `Allow`
+    /// with a 405 (RFC 9110), `Retry-After` when waiting helps.
+    pub fn headers(&self) -> Vec<(HeaderName, HeaderValue)> {
+        match self {
+            Self::Unauthorized => vec![(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"wasml\""),
+            )],
+            Self::MethodNotAllowed { allowed, .. } => {
+                vec![(ALLOW, HeaderValue::from_static(allowed))]
+            }
+            Self::ModelUnavailable { retry_after, .. } => {
+                vec![(RETRY_AFTER, HeaderValue::from(*retry_after))]
+            }
+            Self::Store(StoreFailure::Unavailable(_) | StoreFailure::LockLost(_))
+            | Self::BodiesOverBudget(_)
+            | Self::Model {
+                error: CallError::Busy(_),
+                ..
+            } => vec![(RETRY_AFTER, HeaderValue::from(1u64))],
+            _ => Vec::new(),
         }
     }
 
@@ -140,7 +210,10 @@ impl ApiError {
             Self::ModelUnavailable { .. } => "model unavailable",
             Self::BodiesOverBudget(_) => "busy",
             Self::Unauthorized => "unauthorized",
-            Self::Internal(_) => "internal error",
+            Self::Store(StoreFailure::Unavailable(_) | StoreFailure::LockLost(_)) => {
+                "store unavailable"
+            }
+            Self::Store(_) | Self::Internal(_) => "internal error",
             Self::Model { error, .. } => match error {
                 CallError::Guest(GuestError::InvalidInput(_)) => "invalid input",
                 CallError::Guest(GuestError::UnsupportedConfig(_)) => "unsupported label config",
@@ -156,22 +229,90 @@ impl ApiError {
         }
     }
 
-    /// The JSON body: `{"status", "error", "detail"}`, plus `model` when one is involved.
-    /// `status` and `detail` are the reference backend's keys.
-    pub fn body(&self) -> serde_json::Value {
-        let mut body = json!({
-            "status": self.status().as_u16(),
-            "error": self.kind(),
-            "detail": self.to_string(),
-        });
+    /// True for the host's own failures, whose cause stays in the log.
+    fn is_internal(&self) -> bool {
+        matches!(self, Self::Store(_) | Self::Internal(_))
+    }
+
+    /// The full cause, for the host's log.
+    pub fn cause(&self) -> String {
+        self.to_string()
+    }
+
+    /// The body sent to the client. `reference` names the log line of a host failure
+    /// (see [`ApiError::cause`]), whose detail then says what failed without the internals.
+    pub fn body(&self, reference: Option<&str>) -> ErrorBody {
+        let detail = match (self.is_internal(), reference) {
+            (true, Some(reference)) => format!(
+                "{}; the host logged the cause as error {reference}",
+                self.public_summary()
+            ),
+            (true, None) => self.public_summary().to_owned(),
+            (false, _) => self.to_string(),
+        };
         let model = match self {
             Self::Model { model, .. } | Self::ModelUnavailable { model, .. } => Some(model),
             Self::UnknownModel { name, .. } => Some(name),
             _ => None,
         };
-        if let (Some(model), Some(obj)) = (model, body.as_object_mut()) {
-            obj.insert("model".into(), json!(model));
+        ErrorBody {
+            status: self.status().as_u16(),
+            error: self.kind().to_owned(),
+            detail,
+            model: model.cloned(),
         }
-        body
+    }
+
+    /// What a host failure was, in words fit for any client.
+    fn public_summary(&self) -> &'static str {
+        match self {
+            Self::Store(StoreFailure::Unavailable(_)) => {
+                "the host's store is unavailable; retry shortly"
+            }
+            Self::Store(StoreFailure::LockLost(_)) => {
+                "another host took over this project's training; retry shortly"
+            }
+            Self::Store(StoreFailure::TooLarge { .. } | StoreFailure::InvalidKey(_)) => {
+                "the host could not store its records"
+            }
+            _ => "the host failed to answer",
+        }
+    }
+}
+
+/// A short random reference tying an error answer to the log line with its cause.
+pub fn error_reference() -> String {
+    let mut bytes = [0u8; 4];
+    // Without randomness the reference is only less unique; the log line still has the time.
+    let _ = getrandom::fill(&mut bytes);
+    hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_failures_keep_their_cause_out_of_the_body() {
+        let err = ApiError::from(StoreFailure::Unavailable(
+            "redis: connection refused at 10.0.0.7:6379".into(),
+        ));
+        let body = err.body(Some("abcd1234"));
+        assert_eq!(body.status, 503);
+        assert_eq!(body.error, "store unavailable");
+        assert!(!body.detail.contains("10.0.0.7"), "{}", body.detail);
+        assert!(body.detail.contains("abcd1234"), "{}", body.detail);
+        assert!(err.cause().contains("10.0.0.7"));
+        assert!(!err.headers().is_empty(), "a retry hint");
+    }
+
+    #[test]
+    fn client_errors_say_exactly_what_is_wrong() {
+        let err = ApiError::BadRequest("missing field `tasks`".into());
+        assert_eq!(err.body(None).detail, "missing field `tasks`");
+        let round_trip: ErrorBody =
+            serde_json::from_value(serde_json::to_value(err.body(None)).expect("encode"))
+                .expect("decode");
+        assert_eq!(round_trip, err.body(None));
     }
 }

@@ -7,7 +7,7 @@
 //! predict_timeout_secs = 30   # wall clock per predict
 //! fit_timeout_secs = 1200     # wall clock per fit
 //! max_instances = 4           # calls running at once; more wait briefly, then 503
-//! output_kib = 64             # captured stdout/stderr kept per stream per call
+//! output_kib = 64             # stdout, stderr and `log` kept per stream per call
 //! predict_fuel = 5_000_000_000  # optional compute budget per predict (~instructions)
 //! fit_fuel = 500_000_000_000    # optional compute budget per fit
 //!
@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::runtime::CallLimits;
+use crate::limits::{CallLimits, Grants};
 
 /// Most memory a manifest may give one model, so a typo cannot ask for terabytes.
 const MAX_MEMORY_MIB: u64 = 16 * 1024;
@@ -76,13 +76,6 @@ pub struct DirGrant {
     pub host: PathBuf,
     /// Where the guest sees it, e.g. `/weights`.
     pub guest: String,
-}
-
-/// What a model is granted at run time, resolved against the file system.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Grants {
-    /// (host folder, guest path) mounted read-only.
-    pub read_only_dir: Option<(PathBuf, String)>,
 }
 
 impl Manifest {

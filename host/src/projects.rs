@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
+use crate::identity::ProjectKey;
 use crate::store::{Batch, HostTable, ModelStore, StoreFailure};
 
 /// One project's settings for one model.
@@ -31,21 +32,13 @@ pub struct ProjectSettings {
     pub generation: u64,
 }
 
-type Key = (String, String);
-
 /// Settings of every (model, project) pair.
 pub struct Projects {
     store: Arc<dyn ModelStore>,
     /// Every record, when this host owns the store; empty and unused when it is shared.
-    cache: Mutex<HashMap<Key, ProjectSettings>>,
+    cache: Mutex<HashMap<ProjectKey, ProjectSettings>>,
     /// Serialises this host's changes: read-modify-commit-cache happens as one step.
     writer: tokio::sync::Mutex<()>,
-}
-
-/// The record key of (model, project). Model names cannot contain `/`, so the first `/`
-/// separates them unambiguously.
-fn record_key(model: &str, project: &str) -> String {
-    format!("{model}/{project}")
 }
 
 /// Decodes a generation record (a decimal number).
@@ -61,13 +54,13 @@ impl Projects {
         let mut cache = HashMap::new();
         if !store.shared() {
             for (key, value) in store.host_records(HostTable::Projects).await? {
-                let Some((model, project)) = key.split_once('/') else {
+                let Some(owner) = ProjectKey::from_record_key(&key) else {
                     tracing::warn!(key, "skipping a project record with a malformed key");
                     continue;
                 };
                 match serde_json::from_slice::<ProjectSettings>(&value) {
                     Ok(settings) => {
-                        cache.insert((model.to_owned(), project.to_owned()), settings);
+                        cache.insert(owner, settings);
                     }
                     Err(err) => {
                         tracing::warn!(key, "skipping an unreadable project record: {err}");
@@ -75,16 +68,13 @@ impl Projects {
                 }
             }
             for (key, value) in store.host_records(HostTable::Generations).await? {
-                let (Some((model, project)), Some(generation)) =
-                    (key.split_once('/'), decode_generation(&value))
+                let (Some(owner), Some(generation)) =
+                    (ProjectKey::from_record_key(&key), decode_generation(&value))
                 else {
                     tracing::warn!(key, "skipping an unreadable generation record");
                     continue;
                 };
-                cache
-                    .entry((model.to_owned(), project.to_owned()))
-                    .or_default()
-                    .generation = generation;
+                cache.entry(owner).or_default().generation = generation;
             }
         }
         Ok(Self {
@@ -94,20 +84,16 @@ impl Projects {
         })
     }
 
-    fn cache(&self) -> MutexGuard<'_, HashMap<Key, ProjectSettings>> {
+    fn cache(&self) -> MutexGuard<'_, HashMap<ProjectKey, ProjectSettings>> {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The settings of `project` for `model` (defaults when never set up).
-    pub async fn get(&self, model: &str, project: &str) -> Result<ProjectSettings, StoreFailure> {
+    /// The settings of `owner` (defaults when never set up).
+    pub async fn get(&self, owner: &ProjectKey) -> Result<ProjectSettings, StoreFailure> {
         if !self.store.shared() {
-            return Ok(self
-                .cache()
-                .get(&(model.to_owned(), project.to_owned()))
-                .cloned()
-                .unwrap_or_default());
+            return Ok(self.cache().get(owner).cloned().unwrap_or_default());
         }
-        let key = record_key(model, project);
+        let key = owner.record_key();
         let mut settings = match self.store.host_record(HostTable::Projects, &key).await? {
             Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|err| {
                 tracing::warn!(key, "ignoring an unreadable project record: {err}");
@@ -127,7 +113,7 @@ impl Projects {
         Ok(settings)
     }
 
-    /// Changes the settings of `project` for `model` and commits them together with the
+    /// Changes the settings of `owner` and commits them together with the
     /// batch `with` builds from the new settings (e.g. the trained state of a `fit` and its
     /// job record naming the new version), atomically. Only the records that changed are
     /// written. Returns the new settings.
@@ -136,17 +122,16 @@ impl Projects {
     /// caller (training holds the (model, project) lock).
     pub async fn commit(
         &self,
-        model: &str,
-        project: &str,
+        owner: &ProjectKey,
         change: impl FnOnce(&mut ProjectSettings),
         with: impl FnOnce(&ProjectSettings) -> Batch,
     ) -> Result<ProjectSettings, StoreFailure> {
         let _writer = self.writer.lock().await;
-        let before = self.get(model, project).await?;
+        let before = self.get(owner).await?;
         let mut settings = before.clone();
         change(&mut settings);
         let mut batch = with(&settings);
-        let key = record_key(model, project);
+        let key = owner.record_key();
         if settings.label_config != before.label_config
             || settings.extra_params != before.extra_params
         {
@@ -160,8 +145,7 @@ impl Projects {
         }
         self.store.commit(batch).await?;
         if !self.store.shared() {
-            self.cache()
-                .insert((model.to_owned(), project.to_owned()), settings.clone());
+            self.cache().insert(owner.clone(), settings.clone());
         }
         Ok(settings)
     }
@@ -179,27 +163,37 @@ mod tests {
             Arc::new(RedbStore::open(&dir.path().join("s.redb")).expect("open"));
         let projects = Projects::load(store.clone()).await.expect("load");
         assert_eq!(
-            projects.get("m", "1").await.expect("get"),
+            projects.get(&ProjectKey::new("m", "1")).await.expect("get"),
             ProjectSettings::default()
         );
         projects
-            .commit("m", "1", |s| s.generation += 1, |_| Batch::default())
+            .commit(
+                &ProjectKey::new("m", "1"),
+                |s| s.generation += 1,
+                |_| Batch::default(),
+            )
             .await
             .expect("commit");
         projects
             .commit(
-                "m",
-                "1/x",
+                &ProjectKey::new("m", "1/x"),
                 |s| s.label_config = Some("<View/>".into()),
                 |_| Batch::default(),
             )
             .await
             .expect("commit");
         let reloaded = Projects::load(store).await.expect("reload");
-        assert_eq!(reloaded.get("m", "1").await.expect("get").generation, 1);
         assert_eq!(
             reloaded
-                .get("m", "1/x")
+                .get(&ProjectKey::new("m", "1"))
+                .await
+                .expect("get")
+                .generation,
+            1
+        );
+        assert_eq!(
+            reloaded
+                .get(&ProjectKey::new("m", "1/x"))
                 .await
                 .expect("get")
                 .label_config
@@ -207,7 +201,10 @@ mod tests {
             Some("<View/>")
         );
         assert_eq!(
-            reloaded.get("other", "1").await.expect("get"),
+            reloaded
+                .get(&ProjectKey::new("other", "1"))
+                .await
+                .expect("get"),
             ProjectSettings::default()
         );
     }
@@ -227,13 +224,24 @@ mod tests {
             .await
             .expect("commit");
         let projects = Projects::load(store.clone()).await.expect("load");
-        assert_eq!(projects.get("m", "1").await.expect("get").generation, 4);
+        assert_eq!(
+            projects
+                .get(&ProjectKey::new("m", "1"))
+                .await
+                .expect("get")
+                .generation,
+            4
+        );
         projects
-            .commit("m", "1", |s| s.generation += 1, |_| Batch::default())
+            .commit(
+                &ProjectKey::new("m", "1"),
+                |s| s.generation += 1,
+                |_| Batch::default(),
+            )
             .await
             .expect("commit");
         let reloaded = Projects::load(store).await.expect("reload");
-        let settings = reloaded.get("m", "1").await.expect("get");
+        let settings = reloaded.get(&ProjectKey::new("m", "1")).await.expect("get");
         assert_eq!(settings.generation, 5);
         assert_eq!(settings.label_config.as_deref(), Some("<View/>"));
     }

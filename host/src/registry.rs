@@ -11,9 +11,9 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
-use crate::manifest::Grants;
-use crate::runtime::{CallLimits, LoadedModel, Runtime};
-use crate::store::{CallStore, ModelStore, StoreScope};
+use crate::limits::{CallLimits, Grants};
+use crate::runtime::{LoadedModel, Runtime};
+use crate::store::{CallStore, ModelStore, ProjectKey};
 
 /// Where a model is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -189,7 +189,7 @@ pub async fn load_component(
         .await
         .map_err(|e| anyhow::anyhow!("compilation task failed: {e}"))??;
     // `info` is called with an unnamed project: it must not depend on project state.
-    let scope = StoreScope {
+    let scope = ProjectKey {
         model: name.to_owned(),
         project: String::new(),
     };
@@ -206,13 +206,13 @@ pub async fn load_component(
 }
 
 /// The model name of a component file: its stem, when the file is a `.wasm` with a valid
-/// name (see [`crate::routes::model_name`]).
+/// name (see [`crate::identity::is_model_name`]).
 pub fn model_name_of(path: &Path) -> Option<String> {
     if path.extension()? != "wasm" {
         return None;
     }
     let stem = path.file_stem()?.to_str()?;
-    crate::routes::model_name(stem).ok()
+    crate::identity::is_model_name(stem).then(|| stem.to_owned())
 }
 
 /// Every component file in `dir`, with its model name, sorted by name.

@@ -3,6 +3,7 @@
 use hyper::Method;
 
 use crate::error::ApiError;
+use crate::identity::{MAX_MODEL_NAME, is_model_name};
 
 /// A model endpoint of the Label Studio ML backend protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,10 +44,11 @@ impl Endpoint {
         })
     }
 
+    /// The `Allow` header's value and the method the endpoint answers.
     fn method(self) -> (&'static str, Method) {
         match self {
             Self::Health | Self::Metrics | Self::Versions | Self::Jobs | Self::Job(_) => {
-                ("GET", Method::GET)
+                ("GET, HEAD", Method::GET)
             }
             Self::Setup | Self::Predict | Self::Webhook | Self::JobStatus => ("POST", Method::POST),
         }
@@ -76,9 +78,6 @@ pub enum Route {
     },
 }
 
-/// Longest model name accepted in a URL.
-const MAX_MODEL_NAME: usize = 128;
-
 /// Routes a request. Unknown paths are 404, known paths with the wrong method 405.
 pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     let trimmed = path.strip_suffix('/').unwrap_or(path);
@@ -100,7 +99,7 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     };
     let route = route.ok_or_else(|| ApiError::NotFound(path.to_owned()))?;
     let (allowed, expected) = match &route {
-        Route::ListModels => ("GET", Method::GET),
+        Route::ListModels => ("GET, HEAD", Method::GET),
         Route::Model { endpoint, .. } => endpoint.method(),
     };
     // HEAD is GET without a body; hyper drops the body for HEAD responses.
@@ -119,16 +118,9 @@ fn model_route(model: ModelRef, segment: &str) -> Option<Route> {
     Endpoint::from_segment(segment).map(|endpoint| Route::Model { model, endpoint })
 }
 
-/// A model name from a URL: the file stem of a component, so letters, digits, `-`, `_`, `.`,
-/// not starting with `.` (no `..`, no hidden files, no separators or control characters).
+/// A model name from a URL (the rules: [`crate::identity::is_model_name`]).
 pub fn model_name(segment: &str) -> Result<String, ApiError> {
-    let valid = !segment.is_empty()
-        && segment.len() <= MAX_MODEL_NAME
-        && !segment.starts_with('.')
-        && segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if valid {
+    if is_model_name(segment) {
         Ok(segment.to_owned())
     } else {
         let shown: String = segment.chars().take(MAX_MODEL_NAME).collect();

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use criterion::{BenchmarkId, Criterion, criterion_main};
 use serde_json::Value;
 use wasml::labelconfig::LabelConfig;
+use wasml::limits::CallLimits;
 use wasml::registry::load_model;
-use wasml::runtime::{CallInput, CallLimits, Runtime};
-use wasml::store::{CallStore, MemoryStore, ModelStore, StoreScope};
+use wasml::runtime::{CallInput, Runtime};
+use wasml::store::{CallStore, MemoryStore, ModelStore, ProjectKey};
 
 /// Builds of `substring-matching`: language and file stem.
 const BUILDS: [(&str, &str); 4] = [
@@ -42,7 +43,7 @@ fn languages(c: &mut Criterion) {
         .and_then(|r| r.with_cache(cache))
         .expect("runtime");
     let store: Arc<dyn ModelStore> = Arc::new(MemoryStore::default());
-    let scope = StoreScope {
+    let scope = ProjectKey {
         model: "bench".into(),
         project: "1".into(),
     };

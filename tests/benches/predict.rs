@@ -7,9 +7,10 @@ use std::sync::Arc;
 use criterion::{BenchmarkId, Criterion, criterion_main};
 use serde_json::json;
 use wasml::labelconfig::LabelConfig;
+use wasml::limits::CallLimits;
 use wasml::registry::load_model;
-use wasml::runtime::{CallInput, CallLimits, Runtime};
-use wasml::store::{CallStore, MemoryStore, ModelStore, StoreScope};
+use wasml::runtime::{CallInput, Runtime};
+use wasml::store::{CallStore, MemoryStore, ModelStore, ProjectKey};
 
 const CONFIG: &str = r#"<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"#;
 
@@ -33,7 +34,7 @@ fn predict(c: &mut Criterion) {
         ..CallLimits::default()
     });
     let config = LabelConfig::parse(CONFIG).expect("config");
-    let scope = StoreScope {
+    let scope = ProjectKey {
         model: "dummy".into(),
         project: "1".into(),
     };

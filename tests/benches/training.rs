@@ -8,9 +8,10 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput, criterion_main};
 use serde_json::{Value, json};
 use wasml::labelconfig::LabelConfig;
+use wasml::limits::CallLimits;
 use wasml::registry::load_model;
-use wasml::runtime::{CallInput, CallLimits, LoadedModel, Runtime};
-use wasml::store::{CallStore, ModelStore, RedbStore, StoreScope};
+use wasml::runtime::{CallInput, LoadedModel, Runtime};
+use wasml::store::{CallStore, ModelStore, ProjectKey, RedbStore};
 
 const KEYS: usize = 1000;
 
@@ -48,7 +49,7 @@ impl Bench {
     fn call_store(&self, model: &str) -> CallStore {
         CallStore::new(
             self.store.clone(),
-            StoreScope {
+            ProjectKey {
                 model: model.into(),
                 project: "1".into(),
             },

@@ -70,6 +70,7 @@ pub struct HostBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
     data_dir: Option<PathBuf>,
+    listen_host: String,
 }
 
 impl HostBuilder {
@@ -82,7 +83,14 @@ impl HostBuilder {
             args: Vec::new(),
             env: Vec::new(),
             data_dir: None,
+            listen_host: "127.0.0.1".into(),
         }
+    }
+
+    /// Listens on `host` (`--host`) instead of `127.0.0.1`.
+    pub fn listen_host(mut self, host: &str) -> Self {
+        self.listen_host = host.to_owned();
+        self
     }
 
     /// Serves the example model `name` under its own name.
@@ -155,7 +163,7 @@ impl HostBuilder {
             .arg(models_dir.path())
             .arg("--data-dir")
             .arg(&data_dir)
-            .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(["--host", &self.listen_host, "--port", "0"])
             .args(&self.args)
             .env_remove("BASIC_AUTH_USER")
             .env_remove("BASIC_AUTH_PASS")
@@ -200,6 +208,51 @@ impl HostBuilder {
             data_dir,
             _own_data_dir: own_data_dir,
         }
+    }
+
+    /// Starts the host expecting it to refuse to start: waits until it exits, asserts the exit
+    /// status is a failure and returns what it logged. Panics if it listens instead. The
+    /// models are not copied: the start-up checks this is for come before any model loads.
+    pub fn fail_to_start(self) -> String {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (models_dir, log_path) = (dir.path().join("models"), dir.path().join("host.log"));
+        std::fs::create_dir(&models_dir).expect("models dir");
+        let data_dir = self.data_dir.unwrap_or_else(|| dir.path().join("data"));
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let mut child = Command::new(&self.bin)
+            .arg("serve")
+            .arg("--models")
+            .arg(&models_dir)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(["--host", &self.listen_host, "--port", "0"])
+            .args(&self.args)
+            .env("LOG_LEVEL", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start the host");
+        let logs = || std::fs::read_to_string(&log_path).unwrap_or_default();
+        let deadline = Instant::now() + START_TIMEOUT;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for the host") {
+                break status;
+            }
+            if logs().contains("listening on http://") || Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the host did not refuse to start:\n{}", logs());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(
+            !status.success(),
+            "the host exited with {status}:\n{}",
+            logs()
+        );
+        logs()
     }
 }
 
@@ -495,6 +548,97 @@ impl RedisServer {
             self.dir.path().join("redis.sock").display()
         )
     }
+}
+
+/// A throwaway `redis-server` that speaks only TLS, on a free loopback port, with a server
+/// certificate for `127.0.0.1` and `localhost` signed by a CA made for it (with the `openssl`
+/// command line) and trusted nowhere else. Killed when dropped.
+pub struct TlsRedisServer {
+    server: RedisServer,
+}
+
+impl TlsRedisServer {
+    /// Makes the CA and the server's certificate, starts the server and waits until it
+    /// accepts connections.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        make_test_certificates(dir.path());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let file = |name: &str| dir.path().join(name);
+        let child = Command::new("redis-server")
+            // `--port 0`: no plaintext port, so a client that skipped TLS could not pass.
+            .args(["--bind", "127.0.0.1", "--port", "0", "--tls-port"])
+            .arg(port.to_string())
+            .arg("--tls-cert-file")
+            .arg(file("server.pem"))
+            .arg("--tls-key-file")
+            .arg(file("server.key"))
+            .arg("--tls-ca-cert-file")
+            .arg(file("ca.pem"))
+            .args(["--tls-auth-clients", "no", "--save", ""])
+            .args(["--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/install-toolchains)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Self {
+            server: RedisServer { child, dir, port },
+        }
+    }
+
+    /// The URL to pass as `--store`: `rediss://127.0.0.1:<port>/0`.
+    pub fn url(&self) -> String {
+        format!("rediss://127.0.0.1:{}/0", self.server.port)
+    }
+
+    /// The same server by host name: `rediss://localhost:<port>/0`.
+    pub fn localhost_url(&self) -> String {
+        format!("rediss://localhost:{}/0", self.server.port)
+    }
+
+    /// The PEM file of the CA that signed the server's certificate (`--redis-ca-file`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.server.dir.path().join("ca.pem")
+    }
+}
+
+/// Writes into `dir` a CA (`ca.pem`, `ca.key`) and a server certificate for `127.0.0.1` and
+/// `localhost` signed by it (`server.pem`, `server.key`). P-256 keys: quick to make.
+fn make_test_certificates(dir: &Path) {
+    let openssl = |args: &str| {
+        let output = Command::new("openssl")
+            .args(args.split_whitespace())
+            .current_dir(dir)
+            .output()
+            .expect("the openssl command line must be installed");
+        assert!(
+            output.status.success(),
+            "openssl {args}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    openssl(&format!(
+        "req -x509 -days 2 -subj /CN=wasml-test-CA {key} -keyout ca.key -out ca.pem \
+         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign"
+    ));
+    openssl(&format!(
+        "req -subj /CN=localhost {key} -keyout server.key -out server.csr"
+    ));
+    let extensions = "subjectAltName=IP:127.0.0.1,DNS:localhost\n\
+        basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n";
+    std::fs::write(dir.join("server.ext"), extensions).expect("write server.ext");
+    openssl(
+        "x509 -req -days 2 -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+         -out server.pem -extfile server.ext",
+    );
 }
 
 impl Drop for RedisServer {

@@ -100,16 +100,44 @@ fn unknown_models_paths_and_methods_are_json_errors() {
     );
     assert_error(&host.get("/nope"), 404, "not found");
     assert_error(&host.get("/models/..%2F..%2Fetc/health"), 404, "not found");
-    assert_error(
-        &host.get("/models/dummy/predict"),
-        405,
-        "method not allowed",
+    // RFC 9110: a 405 names the methods the path accepts in `Allow`.
+    let wrong = host.get("/models/dummy/predict");
+    assert_error(&wrong, 405, "method not allowed");
+    assert_eq!(wrong.header("allow"), Some("POST"), "{:?}", wrong.headers);
+    let wrong = host.request("DELETE", "/models", &[]);
+    assert_error(&wrong, 405, "method not allowed");
+    assert_eq!(
+        wrong.header("allow"),
+        Some("GET, HEAD"),
+        "{:?}",
+        wrong.headers
     );
-    assert_error(
-        &host.request("DELETE", "/models", &[]),
-        405,
-        "method not allowed",
+    let wrong = host.post("/models/dummy/health", "{}");
+    assert_eq!(
+        wrong.header("allow"),
+        Some("GET, HEAD"),
+        "{:?}",
+        wrong.headers
     );
+}
+
+#[test]
+fn the_host_listens_on_ipv6_addresses_and_host_names() {
+    for listen in ["::", "[::1]", "::1", "localhost"] {
+        let host = HostBuilder::new(BIN)
+            .example("dummy")
+            .listen_host(listen)
+            .start();
+        // `::` listens on every address: reach it over IPv6 loopback.
+        let mut reachable = host.addr;
+        if reachable.ip().is_unspecified() {
+            reachable.set_ip(std::net::Ipv6Addr::LOCALHOST.into());
+        }
+        let answer = ureq::get(format!("http://{reachable}/models"))
+            .call()
+            .unwrap_or_else(|e| panic!("--host {listen}: {e}"));
+        assert_eq!(answer.status(), 200, "--host {listen}");
+    }
 }
 
 #[test]

@@ -103,6 +103,20 @@ fn a_stdout_flood_is_capped_and_logged_not_returned() {
 }
 
 #[test]
+fn a_log_import_flood_is_capped_and_counted_like_output() {
+    let host = start(hostile("m", "[limits]\noutput_kib = 16\n"));
+    let reply = act(&host, "m", json!({"action": "log-flood"}));
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    host.wait_for_log(&["guest log messages over the cap were dropped"]);
+    let logs = host.logs();
+    let kept = logs.lines().filter(|l| l.contains("log flood")).count();
+    // 16 KiB of ~1 KiB messages: about 15 kept, the other ~8000 dropped and counted.
+    assert!((1..=16).contains(&kept), "{kept} messages reached the log");
+    assert!(logs.len() < 1 << 20, "the log holds the cap, not 8 MiB");
+    still_serving(&host, "m");
+}
+
+#[test]
 fn files_environment_and_network_are_denied_by_default() {
     let host = start(HostBuilder::new(BIN).model("m", Path::new(MISBEHAVE)));
     let addr = host.addr.to_string();
@@ -353,6 +367,67 @@ fn connections_past_the_cap_wait_for_a_free_slot() {
         "{}",
         String::from_utf8_lossy(&buf[..n])
     );
+}
+
+/// The frame types of the HTTP/2 frames in `bytes` (9-byte headers, then payloads).
+fn h2_frame_types(bytes: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 9 {
+        let length = usize::from(rest[0]) << 16 | usize::from(rest[1]) << 8 | usize::from(rest[2]);
+        types.push(rest[3]);
+        rest = &rest[(9 + length).min(rest.len())..];
+    }
+    types
+}
+
+#[test]
+fn idle_http2_connections_are_closed_and_give_their_slots_back() {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    const EMPTY_SETTINGS: [u8; 9] = [0, 0, 0, 4, 0, 0, 0, 0, 0];
+    const GOAWAY: u8 = 7;
+    let mut host = start(
+        HostBuilder::new(BIN)
+            .example("dummy")
+            .args(&["--max-connections", "3"]),
+    );
+    host.close_pooled_connections();
+    // Three HTTP/2 clients (prior knowledge) send the preface and SETTINGS, then go quiet.
+    let idle: Vec<std::net::TcpStream> = (0..3)
+        .map(|_| {
+            let mut conn = std::net::TcpStream::connect(host.addr).expect("connect");
+            conn.write_all(PREFACE).expect("preface");
+            conn.write_all(&EMPTY_SETTINGS).expect("settings");
+            conn
+        })
+        .collect();
+    // A fourth client waits in the backlog until their idle time is up, then is served.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut fourth = std::net::TcpStream::connect(host.addr).expect("connect");
+    let answer = raw_get(&mut fourth, "/health", Duration::from_secs(40));
+    assert!(
+        answer
+            .as_deref()
+            .is_some_and(|a| a.starts_with("HTTP/1.1 200")),
+        "the fourth client was never served: {answer:?}"
+    );
+    // Each idle client was told to go away (GOAWAY), then its connection closed.
+    for mut conn in idle {
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let mut received = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match conn.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+                Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => break,
+                Err(err) => panic!("an idle HTTP/2 connection is still open: {err}"),
+            }
+        }
+        let types = h2_frame_types(&received);
+        assert!(types.contains(&GOAWAY), "frames received: {types:?}");
+    }
 }
 
 #[test]

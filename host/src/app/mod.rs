@@ -12,12 +12,13 @@ use crate::api::{self, PredictRequest, SetupRequest};
 use crate::error::ApiError;
 use crate::jobs::Jobs;
 use crate::labelconfig::LabelConfig;
+use crate::limits::CallLimits;
 use crate::metrics::Metrics;
 use crate::projects::Projects;
 use crate::registry::{ModelState, Registry};
 use crate::routes::{Endpoint, ModelRef};
-use crate::runtime::{CallInput, CallLimits, LoadedModel, Runtime};
-use crate::store::{CallStore, ModelStore, StoreScope};
+use crate::runtime::{CallInput, LoadedModel, Runtime};
+use crate::store::{CallStore, ModelStore, ProjectKey};
 
 use answers::{model_summary, stamp_slots};
 pub use training::TRAINING_EVENTS;
@@ -195,16 +196,13 @@ impl App {
     async fn setup(&self, name: &str, body: &[u8]) -> Result<Reply, ApiError> {
         let request: SetupRequest = api::decode(body)?;
         let project = api::project_id(request.project.as_ref())?.unwrap_or_default();
+        let owner = ProjectKey::new(name, project);
         if let Some(schema) = &request.schema {
-            LabelConfig::parse(schema).map_err(|e| ApiError::InvalidLabelConfig(e.to_string()))?;
+            LabelConfig::parse(schema)?;
         }
         let model = self.ready(name)?;
         let extra_params = api::extra_params_text(request.extra_params.as_ref());
-        let mut settings = self
-            .projects
-            .get(name, &project)
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut settings = self.projects.get(&owner).await?;
         let changed = (request.schema.is_some() && request.schema != settings.label_config)
             || extra_params != settings.extra_params;
         // Label Studio calls /setup often (every project page load); write only on change.
@@ -212,8 +210,7 @@ impl App {
             settings = self
                 .projects
                 .commit(
-                    name,
-                    &project,
+                    &owner,
                     |settings| {
                         if request.schema.is_some() {
                             settings.label_config = request.schema.clone();
@@ -222,8 +219,7 @@ impl App {
                     },
                     |_| Default::default(),
                 )
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                .await?;
         }
         Ok(Reply::ok(
             json!({"model_version": model.version(settings.generation)}),
@@ -267,10 +263,7 @@ impl App {
         })?;
         // Predictions may cache things; what they wrote is kept only when they succeed.
         if !store.is_unchanged() {
-            self.store
-                .commit(store.into_batch())
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            self.store.commit(store.into_batch()).await?;
         }
         Ok(Reply::ok(
             json!({"results": results, "model_version": call.version}),
@@ -286,18 +279,13 @@ impl App {
         project: String,
         label_config: Option<String>,
     ) -> Result<PreparedCall, ApiError> {
-        let settings = self
-            .projects
-            .get(&model.name, &project)
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let owner = ProjectKey::new(&model.name, project);
+        let settings = self.projects.get(&owner).await?;
         let raw_config = label_config.or(settings.label_config).unwrap_or_default();
-        let config = LabelConfig::parse(&raw_config)
-            .map_err(|e| ApiError::InvalidLabelConfig(e.to_string()))?;
+        let config = LabelConfig::parse(&raw_config)?;
         Ok(PreparedCall {
             version: model.version(settings.generation),
-            model: model.name.clone(),
-            project,
+            owner,
             raw_config,
             config,
             extra_params: settings.extra_params,
@@ -307,8 +295,7 @@ impl App {
 
 /// The owned inputs of one guest call; see [`App::prepare`].
 struct PreparedCall {
-    model: String,
-    project: String,
+    owner: ProjectKey,
     raw_config: String,
     config: LabelConfig,
     version: String,
@@ -318,18 +305,12 @@ struct PreparedCall {
 impl PreparedCall {
     /// A fresh transaction on the call's (model, project) slice of `backend`.
     fn store(&self, backend: &Arc<dyn ModelStore>) -> CallStore {
-        CallStore::new(
-            backend.clone(),
-            StoreScope {
-                model: self.model.clone(),
-                project: self.project.clone(),
-            },
-        )
+        CallStore::new(backend.clone(), self.owner.clone())
     }
 
     fn input(&self) -> CallInput<'_> {
         CallInput {
-            project: &self.project,
+            project: &self.owner.project,
             label_config_raw: &self.raw_config,
             label_config: &self.config,
             model_version: &self.version,

@@ -7,12 +7,13 @@ use serde_json::{Value, json};
 
 use super::{App, Reply};
 use crate::api::{self, WebhookRequest};
-use crate::error::ApiError;
-use crate::jobs::{Finished, FitRunner, JobOutcome, JobRecord, JobState};
+use crate::error::{ApiError, ErrorBody, error_reference};
+use crate::identity::ProjectKey;
+use crate::jobs::{Finished, FitRunner, FitSlots, JobOutcome, JobRecord, JobState};
 use crate::labelconfig::LabelConfig;
 use crate::registry::ModelState;
 use crate::runtime::{CallOutcome, LoadedModel};
-use crate::store::HostTable;
+use crate::store::{HostTable, StoreFailure};
 
 /// Webhook actions that reach a model's `fit`. `ANNOTATION_DELETED` is the reference's
 /// spelling; Label Studio sends `ANNOTATIONS_DELETED`.
@@ -28,6 +29,9 @@ pub const TRAINING_EVENTS: [&str; 6] = [
 /// How long a queued job waits for its model to finish loading (e.g. after a restart)
 /// before it fails.
 const MODEL_LOAD_WAIT: Duration = Duration::from_secs(600);
+
+/// Attempts of a job whose commit keeps finding its training lock lost.
+const LOCK_LOST_RETRIES: u32 = 3;
 
 /// Newest jobs listed by `GET /models/<name>/jobs`.
 const JOBS_LISTED: usize = 100;
@@ -51,12 +55,12 @@ impl App {
             api::project_id(project_field.and_then(|p| p.id.as_ref()))?.unwrap_or_default();
         let label_config = project_field.and_then(|p| p.label_config.clone());
         if let Some(raw) = &label_config {
-            LabelConfig::parse(raw).map_err(|e| ApiError::InvalidLabelConfig(e.to_string()))?;
+            LabelConfig::parse(raw)?;
         }
         self.accepts_jobs(name)?;
         let payload = std::str::from_utf8(body)
             .map_err(|_| ApiError::BadRequest("request body is not UTF-8".into()))?;
-        let key = (name.to_owned(), project);
+        let key = ProjectKey::new(name, project);
         let submitted = self
             .jobs
             .submit(
@@ -66,8 +70,7 @@ impl App {
                 request.annotation.as_ref(),
                 label_config,
             )
-            .await
-            .map_err(|e| ApiError::Internal(format!("cannot queue the event: {e}")))?;
+            .await?;
         if submitted.start_worker {
             self.jobs.spawn_worker(key, self.clone());
         }
@@ -166,23 +169,42 @@ impl App {
         }
     }
 
-    /// Runs one job's `fit` and commits, in one transaction, what it wrote, the project's
-    /// new version when it trained, and the finished job record.
-    async fn run_job(&self, job: &JobRecord) -> Result<Finished, ApiError> {
+    /// Runs one job: once its model has loaded and its lock across hosts is held, in one of
+    /// `slots`. A commit refused because the lock was lost meanwhile (its lease expired and
+    /// another host may have trained) runs the job again from the state then stored, so
+    /// the event is neither lost nor trained into a stale version.
+    async fn run_job(&self, job: &JobRecord, slots: &FitSlots) -> Result<Finished, ApiError> {
         let model = self.when_ready(&job.model).await?;
+        let mut attempt = 1;
+        loop {
+            match self.run_job_locked(&model, job, slots).await {
+                Err(ApiError::Store(StoreFailure::LockLost(lock)))
+                    if attempt < LOCK_LOST_RETRIES =>
+                {
+                    tracing::warn!(
+                        model = %job.model, project = %job.project, job = job.id, attempt,
+                        "lost the training lock {lock} before committing; running the job again"
+                    );
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One attempt of a job under the (model, project) lock: `fit`, then a commit, fenced by
+    /// the lock, of what it wrote, the project's new version when it trained, and the
+    /// finished job record, in one transaction.
+    async fn run_job_locked(
+        &self,
+        model: &LoadedModel,
+        job: &JobRecord,
+        slots: &FitSlots,
+    ) -> Result<Finished, ApiError> {
         // Hosts sharing a store train one (model, project) at a time between them.
-        let _lock = self
-            .store
-            .lock(&format!("fit/{}/{}", job.model, job.project))
-            .await
-            .map_err(|e| ApiError::Internal(format!("cannot take the training lock: {e}")))?;
+        let lock = self.store.lock(&job.project_key().training_lock()).await?;
         let latest;
-        let stored = self
-            .jobs
-            .shared_record(job.id)
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let job = match stored {
+        let job = match self.jobs.shared_record(job.id).await? {
             // Another host ran it (e.g. after this host restarted and queued it again).
             Some(record) if record.state.is_finished() => {
                 let outcome = record.outcome().ok_or_else(|| {
@@ -200,8 +222,13 @@ impl App {
             }
             None => job,
         };
+        // Only now can the job run: waiting for the model or the lock held no slot.
+        let _slot = slots
+            .take()
+            .await
+            .ok_or_else(|| ApiError::Internal("the host is shutting down".into()))?;
         let call = self
-            .prepare(&model, job.project.clone(), job.label_config.clone())
+            .prepare(model, job.project.clone(), job.label_config.clone())
             .await?;
         let payload = job.payload.as_deref().unwrap_or("{}");
         let outcome = model
@@ -217,8 +244,7 @@ impl App {
         let mut finished = None;
         self.projects
             .commit(
-                &job.model,
-                &job.project,
+                &job.project_key(),
                 |settings| {
                     if fit.trained {
                         settings.generation += 1;
@@ -232,15 +258,17 @@ impl App {
                     };
                     let record = job.finished(&outcome);
                     finished = Some(outcome);
-                    store.into_batch().with_host(
-                        HostTable::Jobs,
-                        JobRecord::key(job.id),
-                        Some(record.encode()),
-                    )
+                    store
+                        .into_batch()
+                        .with_host(
+                            HostTable::Jobs,
+                            JobRecord::key(job.id),
+                            Some(record.encode()),
+                        )
+                        .fenced_by(&lock)
                 },
             )
-            .await
-            .map_err(|e| ApiError::Internal(format!("cannot commit the training: {e}")))?;
+            .await?;
         let outcome = finished.ok_or_else(|| ApiError::Internal("no outcome".into()))?;
         Ok(Finished {
             outcome,
@@ -251,13 +279,21 @@ impl App {
 
 #[async_trait::async_trait]
 impl FitRunner for App {
-    async fn run(&self, job: JobRecord) -> Finished {
-        match self.run_job(&job).await {
+    async fn run(&self, job: JobRecord, slots: FitSlots) -> Finished {
+        match self.run_job(&job, &slots).await {
             Ok(finished) => finished,
             Err(err) => {
-                tracing::warn!(model = %job.model, project = %job.project, job = job.id, "training job failed: {err}");
+                let reference = err.status().is_server_error().then(error_reference);
+                if let Some(reference) = &reference {
+                    tracing::error!(
+                        model = %job.model, project = %job.project, job = job.id, reference,
+                        "training job failed: {}", err.cause()
+                    );
+                } else {
+                    tracing::warn!(model = %job.model, project = %job.project, job = job.id, "training job failed: {err}");
+                }
                 Finished {
-                    outcome: JobOutcome::Failed(err.body()),
+                    outcome: JobOutcome::Failed(err.body(reference.as_deref())),
                     persisted: false,
                 }
             }
@@ -273,7 +309,7 @@ fn webhook_reply(job: &JobRecord, coalesced: bool) -> Reply {
             "status": "ok",
             "model_version": job.model_version,
         }),
-        JobState::Failed => job.error.clone().unwrap_or_else(|| json!({})),
+        JobState::Failed => serde_json::to_value(&job.error).unwrap_or_default(),
         JobState::Queued | JobState::Running => json!({
             "status": job.state,
             "detail": "training continues in the background; poll job_url for its outcome",
@@ -291,14 +327,10 @@ fn webhook_reply(job: &JobRecord, coalesced: bool) -> Reply {
     let status = match job.state {
         JobState::Done => hyper::StatusCode::CREATED,
         JobState::Queued | JobState::Running => hyper::StatusCode::ACCEPTED,
-        JobState::Failed => job
-            .error
-            .as_ref()
-            .and_then(|e| e.get("status"))
-            .and_then(Value::as_u64)
-            .and_then(|s| u16::try_from(s).ok())
-            .and_then(|s| hyper::StatusCode::from_u16(s).ok())
-            .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR),
+        JobState::Failed => job.error.as_ref().map_or(
+            hyper::StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorBody::status_code,
+        ),
     };
     Reply { status, body }
 }

@@ -13,11 +13,13 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use tokio::sync::{Mutex, Semaphore, watch};
+use serde_json::Value;
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, watch};
 
 pub use record::{JobOutcome, JobRecord, JobState, coalesce_key, now};
 
+use crate::error::ErrorBody;
+use crate::identity::ProjectKey;
 use crate::store::{Batch, HostTable, ModelStore, StoreFailure};
 
 /// Finished jobs kept for status queries; older ones are forgotten in batches of
@@ -26,14 +28,38 @@ pub const MAX_FINISHED_JOBS: usize = 1000;
 const PRUNE_BATCH: usize = 100;
 
 /// (model, project): the unit of serialisation.
-pub type JobKey = (String, String);
+pub type JobKey = ProjectKey;
 
 /// Runs one job's `fit`. Implemented by the application.
 #[async_trait::async_trait]
 pub trait FitRunner: Send + Sync + 'static {
-    /// Runs `job`. When the outcome is [`Finished::persisted`], the runner has already
-    /// committed the finished record (with the job's writes).
-    async fn run(&self, job: JobRecord) -> Finished;
+    /// Runs `job`, taking one of `slots` only once the job can actually run (its model has
+    /// loaded, its lock across hosts is held), so jobs waiting for those never keep other
+    /// projects from training. When the outcome is [`Finished::persisted`], the runner has
+    /// already committed the finished record (with the job's writes).
+    async fn run(&self, job: JobRecord, slots: FitSlots) -> Finished;
+}
+
+/// The `--max-concurrent-fits` slots shared by every queue of the host.
+#[derive(Clone)]
+pub struct FitSlots(Arc<Semaphore>);
+
+impl FitSlots {
+    /// `n` slots (at least one).
+    fn new(n: usize) -> Self {
+        Self(Arc::new(Semaphore::new(n.max(1))))
+    }
+
+    /// Waits for a free slot, held until the permit drops. `None` only if the slots were
+    /// closed, which the host never does.
+    pub async fn take(&self) -> Option<OwnedSemaphorePermit> {
+        self.0.clone().acquire_owned().await.ok()
+    }
+
+    /// Slots free now.
+    pub fn free(&self) -> usize {
+        self.0.available_permits()
+    }
 }
 
 /// What a runner reports.
@@ -67,9 +93,10 @@ struct Queue {
     has_worker: bool,
 }
 
-#[derive(Default)]
 struct State {
     next_id: u64,
+    /// Finished jobs kept for status queries ([`MAX_FINISHED_JOBS`]; smaller in tests).
+    keep_finished: usize,
     records: BTreeMap<u64, JobRecord>,
     /// Coalescing keys of pending jobs.
     merge_keys: HashMap<u64, String>,
@@ -77,12 +104,30 @@ struct State {
     watchers: HashMap<u64, watch::Sender<JobState>>,
 }
 
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            next_id: 1,
+            keep_finished: MAX_FINISHED_JOBS,
+            records: BTreeMap::new(),
+            merge_keys: HashMap::new(),
+            queues: HashMap::new(),
+            watchers: HashMap::new(),
+        }
+    }
+}
+
 /// Every job of the host.
 pub struct Jobs {
     store: Arc<dyn ModelStore>,
+    /// Held only for in-memory changes, never across store I/O: every webhook of every
+    /// model goes through it.
     state: Mutex<State>,
+    /// One per (model, project) with a submission in progress: submissions of one project
+    /// enter its queue in arrival order, each doing its store I/O outside `state`.
+    submitting: std::sync::Mutex<HashMap<JobKey, Arc<Mutex<()>>>>,
     /// Bounds how many `fit` calls run at once across all projects.
-    fit_slots: Arc<Semaphore>,
+    fit_slots: FitSlots,
 }
 
 impl Jobs {
@@ -92,10 +137,7 @@ impl Jobs {
         store: Arc<dyn ModelStore>,
         max_concurrent_fits: usize,
     ) -> Result<(Self, Vec<JobKey>), StoreFailure> {
-        let mut state = State {
-            next_id: 1,
-            ..State::default()
-        };
+        let mut state = State::default();
         for (key, value) in store.host_records(HostTable::Jobs).await? {
             match serde_json::from_slice::<JobRecord>(&value) {
                 Ok(record) => {
@@ -112,7 +154,7 @@ impl Jobs {
             }
             record.state = JobState::Queued;
             record.started_at = None;
-            let key = (record.model.clone(), record.project.clone());
+            let key = record.project_key();
             let queue = state.queues.entry(key.clone()).or_default();
             queue.pending.push_back(record.id);
             if !queue.has_worker {
@@ -129,9 +171,10 @@ impl Jobs {
         let jobs = Self {
             store,
             state: Mutex::new(state),
-            fit_slots: Arc::new(Semaphore::new(max_concurrent_fits.max(1))),
+            submitting: Default::default(),
+            fit_slots: FitSlots::new(max_concurrent_fits),
         };
-        let pruned = jobs.state.lock().await.prune(MAX_FINISHED_JOBS);
+        let pruned = jobs.state.lock().await.prune(0);
         jobs.forget(pruned).await;
         Ok((jobs, restart))
     }
@@ -139,6 +182,10 @@ impl Jobs {
     /// Records an event as a job, durably, before it is acknowledged. An event that
     /// describes the same thing as a job still waiting in this (model, project)'s queue
     /// replaces that job's payload instead.
+    ///
+    /// The store I/O (a job id from a shared counter, an fsync or a Redis round trip) runs
+    /// outside the host-wide state lock: only submissions to the same (model, project) wait
+    /// for each other.
     pub async fn submit(
         &self,
         key: &JobKey,
@@ -147,27 +194,103 @@ impl Jobs {
         annotation: Option<&Value>,
         label_config: Option<String>,
     ) -> Result<Submitted, StoreFailure> {
-        let mut state = self.state.lock().await;
+        let turn = self.submit_turn(key);
+        let _turn = turn.lock().await;
         let merge_key = coalesce_key(event, annotation);
-        let waiting = merge_key.as_ref().and_then(|k| state.waiting_with(key, k));
-        if let Some(mut record) = waiting.and_then(|id| state.records.get(&id).cloned()) {
-            record.payload = Some(payload);
-            record.label_config = label_config.or(record.label_config);
-            record.coalesced_events += 1;
-            self.persist(&record).await?;
-            let id = record.id;
-            state.records.insert(id, record);
-            return Ok(Submitted {
-                id,
-                coalesced: true,
-                start_worker: false,
-                first_in_line: false,
-            });
+        let merged = match &merge_key {
+            Some(merge_key) => {
+                self.merge(key, merge_key, &payload, label_config.as_deref())
+                    .await?
+            }
+            None => None,
+        };
+        let submitted = match merged {
+            Some(submitted) => submitted,
+            None => {
+                self.enqueue(key, event, payload, label_config, merge_key)
+                    .await?
+            }
+        };
+        drop(_turn);
+        self.retire_turn(key, turn);
+        Ok(submitted)
+    }
+
+    /// The lock that orders submissions to `key`.
+    fn submit_turn(&self, key: &JobKey) -> Arc<Mutex<()>> {
+        let mut turns = self.submitting.lock().unwrap_or_else(|e| e.into_inner());
+        turns.entry(key.clone()).or_default().clone()
+    }
+
+    /// Forgets `key`'s submission lock when no other submission holds or waits for it.
+    fn retire_turn(&self, key: &JobKey, turn: Arc<Mutex<()>>) {
+        let mut turns = self.submitting.lock().unwrap_or_else(|e| e.into_inner());
+        // Ours and the map's: nobody else has it.
+        if Arc::strong_count(&turn) == 2 {
+            turns.remove(key);
         }
+    }
+
+    /// Merges the event into the job of `key` still waiting with `merge_key`, if any; `None`
+    /// when there is none (or it started meanwhile): the event then needs a job of its own.
+    async fn merge(
+        &self,
+        key: &JobKey,
+        merge_key: &str,
+        payload: &str,
+        label_config: Option<&str>,
+    ) -> Result<Option<Submitted>, StoreFailure> {
+        let waiting = {
+            let state = self.state.lock().await;
+            state
+                .waiting_with(key, merge_key)
+                .and_then(|id| state.records.get(&id).cloned())
+        };
+        let Some(mut record) = waiting else {
+            return Ok(None);
+        };
+        record.payload = Some(payload.to_owned());
+        record.label_config = label_config.map(str::to_owned).or(record.label_config);
+        record.coalesced_events += 1;
+        self.persist(&record).await?;
+        let mut state = self.state.lock().await;
+        // Its worker may have started it while the record was written: the running job has
+        // the old payload, so this event gets a job of its own (the running job's end
+        // rewrites its stored record).
+        if state.waiting_with(key, merge_key) != Some(record.id) {
+            return Ok(None);
+        }
+        let id = record.id;
+        state.records.insert(id, record);
+        Ok(Some(Submitted {
+            id,
+            coalesced: true,
+            start_worker: false,
+            first_in_line: false,
+        }))
+    }
+
+    /// A new job for the event, written to the store, then queued.
+    async fn enqueue(
+        &self,
+        key: &JobKey,
+        event: &str,
+        payload: String,
+        label_config: Option<String>,
+        merge_key: Option<String>,
+    ) -> Result<Submitted, StoreFailure> {
+        // Reserved under the lock so concurrent submissions never share an id.
+        let local_next = {
+            let mut state = self.state.lock().await;
+            let next = state.next_id;
+            state.next_id += 1;
+            next
+        };
         // Hosts sharing a store number jobs from one counter, or their records would clash.
-        let id = self.store.next_job_id(state.next_id).await?;
+        let id = self.store.next_job_id(local_next).await?;
         let record = JobRecord::queued(id, key, event, payload, label_config);
         self.persist(&record).await?;
+        let mut state = self.state.lock().await;
         state.next_id = state.next_id.max(id + 1);
         state.records.insert(id, record);
         state
@@ -198,33 +321,31 @@ impl Jobs {
 
     async fn drain(&self, key: JobKey, runner: Arc<dyn FitRunner>) {
         loop {
-            // Only this task pops from this queue, so waiting for a slot between peeking and
-            // popping is safe; the job may still absorb events meanwhile.
-            let Ok(permit) = self.fit_slots.clone().acquire_owned().await else {
-                return;
-            };
             let Some(job) = self.state.lock().await.start_next(&key) else {
                 return;
             };
             let id = job.id;
             // A separate task: a panic in the runner fails this job, not the queue.
             let finished = match tokio::spawn({
-                let runner = runner.clone();
-                async move { runner.run(job).await }
+                let (runner, slots) = (runner.clone(), self.fit_slots.clone());
+                async move { runner.run(job, slots).await }
             })
             .await
             {
                 Ok(finished) => finished,
-                Err(err) => Finished {
-                    outcome: JobOutcome::Failed(json!({
-                        "status": 500,
-                        "error": "internal error",
-                        "detail": format!("the training task failed: {err}"),
-                    })),
-                    persisted: false,
-                },
+                Err(err) => {
+                    tracing::error!(job = id, "the training task failed: {err}");
+                    Finished {
+                        outcome: JobOutcome::Failed(ErrorBody {
+                            status: 500,
+                            error: "internal error".into(),
+                            detail: "the training task failed; the host logged the cause".into(),
+                            model: Some(key.model.clone()),
+                        }),
+                        persisted: false,
+                    }
+                }
             };
-            drop(permit);
             self.complete(&key, id, finished).await;
         }
     }
@@ -246,7 +367,7 @@ impl Jobs {
             if let Some(watcher) = state.watchers.remove(&id) {
                 watcher.send_replace(record.state);
             }
-            (record, state.prune(MAX_FINISHED_JOBS + PRUNE_BATCH))
+            (record, state.prune(PRUNE_BATCH))
         };
         if !finished.persisted
             && let Err(err) = self.persist(&record).await
@@ -364,18 +485,21 @@ impl State {
         }
     }
 
-    /// Forgets the oldest finished jobs once more than `threshold` are kept.
-    fn prune(&mut self, threshold: usize) -> Vec<u64> {
+    /// Forgets the oldest finished jobs, down to `keep_finished`, once more than
+    /// `keep_finished + slack` are kept (pruning in batches of `slack` saves store writes).
+    /// Returns the forgotten ids.
+    fn prune(&mut self, slack: usize) -> Vec<u64> {
         let finished: Vec<u64> = self
             .records
             .values()
             .filter(|r| r.state.is_finished())
             .map(|r| r.id)
             .collect();
-        if finished.len() <= threshold {
+        if finished.len() <= self.keep_finished.saturating_add(slack) {
             return Vec::new();
         }
-        let excess = finished.len() - MAX_FINISHED_JOBS;
+        // More than `keep_finished` are kept here, so this cannot underflow.
+        let excess = finished.len() - self.keep_finished;
         let pruned: Vec<u64> = finished.into_iter().take(excess).collect();
         for id in &pruned {
             self.records.remove(id);

@@ -3,6 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::error::ErrorBody;
+use crate::identity::ProjectKey;
+
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -65,7 +68,7 @@ pub struct JobRecord {
     pub model_version: Option<String>,
     /// The error body (`status`, `error`, `detail`) when failed.
     #[serde(default)]
-    pub error: Option<Value>,
+    pub error: Option<ErrorBody>,
 }
 
 /// Unix time now, in seconds.
@@ -80,15 +83,15 @@ impl JobRecord {
     /// A new job for `event` on (model, project) `key`, waiting in its queue.
     pub fn queued(
         id: u64,
-        key: &(String, String),
+        key: &ProjectKey,
         event: &str,
         payload: String,
         label_config: Option<String>,
     ) -> Self {
         Self {
             id,
-            model: key.0.clone(),
-            project: key.1.clone(),
+            model: key.model.clone(),
+            project: key.project.clone(),
             event: event.to_owned(),
             payload: Some(payload),
             label_config,
@@ -102,6 +105,11 @@ impl JobRecord {
             model_version: None,
             error: None,
         }
+    }
+
+    /// The (model, project) whose queue the job is in.
+    pub fn project_key(&self) -> ProjectKey {
+        ProjectKey::new(&self.model, &self.project)
     }
 
     /// The key in the `jobs` table: zero-padded so key order is id order.
@@ -148,7 +156,7 @@ pub enum JobOutcome {
         model_version: String,
     },
     /// Something failed; the error body to report.
-    Failed(Value),
+    Failed(ErrorBody),
 }
 
 impl JobRecord {
@@ -186,9 +194,14 @@ impl JobRecord {
                 trained: self.trained,
                 model_version: self.model_version.clone().unwrap_or_default(),
             }),
-            JobState::Failed => Some(JobOutcome::Failed(
-                self.error.clone().unwrap_or(Value::Null),
-            )),
+            JobState::Failed => Some(JobOutcome::Failed(self.error.clone().unwrap_or_else(
+                || ErrorBody {
+                    status: 500,
+                    error: "internal error".into(),
+                    detail: "the job failed without a recorded error".into(),
+                    model: Some(self.model.clone()),
+                },
+            ))),
         }
     }
 
@@ -235,13 +248,20 @@ mod tests {
 
     #[test]
     fn records_round_trip_and_drop_payloads_when_finished() {
-        let key = ("m".to_owned(), "1".to_owned());
+        let key = ProjectKey::new("m", "1");
         let mut record = JobRecord::queued(3, &key, "START_TRAINING", "{}".into(), None);
         // A time that survives the JSON round trip exactly.
         record.created_at = 1_700_000_000.25;
         let decoded: JobRecord = serde_json::from_slice(&record.encode()).expect("decode");
         assert_eq!(decoded, record);
-        let done = record.finished(&JobOutcome::Failed(json!({"error": "trap"})));
+        let error = ErrorBody {
+            status: 500,
+            error: "trap".into(),
+            detail: "the model trapped".into(),
+            model: Some("m".into()),
+        };
+        let done = record.finished(&JobOutcome::Failed(error.clone()));
+        assert_eq!(done.error, Some(error));
         assert_eq!(done.state, JobState::Failed);
         assert_eq!(done.payload, None);
         assert!(JobRecord::key(2) < JobRecord::key(10));

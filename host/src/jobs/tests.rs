@@ -3,6 +3,7 @@
 use std::sync::Mutex as StdMutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use serde_json::json;
 use tokio::sync::Notify;
 
 use super::*;
@@ -20,7 +21,8 @@ struct ScriptedRunner {
 
 #[async_trait::async_trait]
 impl FitRunner for ScriptedRunner {
-    async fn run(&self, job: JobRecord) -> Finished {
+    async fn run(&self, job: JobRecord, slots: FitSlots) -> Finished {
+        let _slot = slots.take().await;
         let now_running = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_running.fetch_max(now_running, Ordering::SeqCst);
         let first = {
@@ -49,7 +51,7 @@ impl FitRunner for ScriptedRunner {
 }
 
 fn key() -> JobKey {
-    ("m".into(), "1".into())
+    ProjectKey::new("m", "1")
 }
 
 async fn submit(jobs: &Arc<Jobs>, runner: &Arc<ScriptedRunner>, event: &str, payload: &str) -> u64 {
@@ -199,4 +201,166 @@ async fn only_a_job_with_an_idle_queue_is_first_in_line() {
         third.first_in_line,
         "the queue is idle again once its jobs finished"
     );
+}
+
+/// A memory store whose commits of model `slow`'s job records wait until released: the
+/// fsync or Redis round trip that takes long.
+struct SlowCommits {
+    inner: MemoryStore,
+    release: Arc<Notify>,
+    entered: Arc<Notify>,
+}
+
+#[async_trait::async_trait]
+impl ModelStore for SlowCommits {
+    async fn get(
+        &self,
+        scope: &crate::store::ProjectKey,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreFailure> {
+        self.inner.get(scope, key).await
+    }
+    async fn list_keys(
+        &self,
+        scope: &crate::store::ProjectKey,
+        prefix: &str,
+    ) -> Result<Vec<String>, StoreFailure> {
+        self.inner.list_keys(scope, prefix).await
+    }
+    async fn host_records(&self, table: HostTable) -> Result<Vec<(String, Vec<u8>)>, StoreFailure> {
+        self.inner.host_records(table).await
+    }
+    async fn host_record(
+        &self,
+        table: HostTable,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreFailure> {
+        self.inner.host_record(table, key).await
+    }
+    async fn commit(&self, batch: Batch) -> Result<(), StoreFailure> {
+        let slow = batch.host.iter().any(|(_, (_, value))| {
+            value
+                .as_deref()
+                .is_some_and(|v| String::from_utf8_lossy(v).contains(r#""model":"slow""#))
+        });
+        if slow {
+            self.entered.notify_one();
+            self.release.notified().await;
+        }
+        self.inner.commit(batch).await
+    }
+    fn describe(&self) -> String {
+        "slow commits".into()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_write_for_one_project_does_not_hold_up_the_others() {
+    let (release, entered) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let store = Arc::new(SlowCommits {
+        inner: MemoryStore::default(),
+        release: release.clone(),
+        entered: entered.clone(),
+    });
+    let jobs = new_jobs(store).await;
+    let slow_key = ProjectKey::new("slow", "1");
+    let slow = tokio::spawn({
+        let jobs = jobs.clone();
+        async move {
+            jobs.submit(&slow_key, "START_TRAINING", "{}".into(), None, None)
+                .await
+        }
+    });
+    entered.notified().await;
+    // The slow project's record is being written; another model's webhook is not behind it.
+    let other = tokio::time::timeout(Duration::from_secs(5), enqueue(&jobs, "START_TRAINING"))
+        .await
+        .expect("a submission for another project waited for the slow write");
+    assert!(other.first_in_line);
+    release.notify_one();
+    let slow = slow.await.expect("join").expect("submit");
+    assert_ne!(
+        slow.id, other.id,
+        "concurrent submissions never share an id"
+    );
+}
+
+/// Takes its slot only once its job's project is let through, as the application does
+/// after the model has loaded and the lock across hosts is held.
+struct GatedRunner {
+    open: Arc<Notify>,
+    ran: StdMutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl FitRunner for GatedRunner {
+    async fn run(&self, job: JobRecord, slots: FitSlots) -> Finished {
+        if job.project.starts_with("locked") {
+            self.open.notified().await;
+        }
+        let _slot = slots.take().await;
+        self.ran.lock().expect("lock").push(job.project.clone());
+        Finished {
+            outcome: JobOutcome::Done {
+                result: json!(null),
+                trained: false,
+                model_version: "v".into(),
+            },
+            persisted: false,
+        }
+    }
+}
+
+#[tokio::test]
+async fn jobs_waiting_to_be_able_to_run_hold_no_fit_slot() {
+    let (jobs, _) = Jobs::load(Arc::new(MemoryStore::default()), 1)
+        .await
+        .expect("load");
+    let jobs = Arc::new(jobs);
+    let runner = Arc::new(GatedRunner {
+        open: Arc::new(Notify::new()),
+        ran: StdMutex::default(),
+    });
+    let submit_to = async |project: &str| {
+        let key = ProjectKey::new("m", project);
+        let submitted = jobs
+            .submit(&key, "START_TRAINING", "{}".into(), None, None)
+            .await
+            .expect("submit");
+        jobs.spawn_worker(key, runner.clone());
+        submitted.id
+    };
+    // Two projects whose locks another host holds, then one that can run: with one slot.
+    submit_to("locked-1").await;
+    submit_to("locked-2").await;
+    let free = submit_to("free").await;
+    let record = jobs.wait(free, Duration::from_secs(5)).await.expect("job");
+    assert_eq!(record.state, JobState::Done, "stalled behind waiting jobs");
+    assert_eq!(jobs.fit_slots.free(), 1, "the slot is back");
+    assert_eq!(*runner.ran.lock().expect("lock"), ["free"]);
+}
+
+#[test]
+fn pruning_keeps_the_newest_finished_jobs_and_cannot_underflow() {
+    let mut state = State {
+        keep_finished: 3,
+        ..State::default()
+    };
+    for id in 1..=10 {
+        let mut record = JobRecord::queued(id, &key(), "START_TRAINING", "{}".into(), None);
+        if id != 2 {
+            record.state = JobState::Done;
+        }
+        state.records.insert(id, record);
+    }
+    // 9 finished, 3 kept + 10 slack: nothing yet.
+    assert!(state.prune(10).is_empty());
+    assert_eq!(state.prune(0), [1, 3, 4, 5, 6, 7]);
+    assert!(
+        state.records.contains_key(&2),
+        "unfinished jobs are never pruned"
+    );
+    assert_eq!(state.records.len(), 4);
+    // At most a slack's worth above the cap: kept.
+    assert!(state.prune(usize::MAX).is_empty());
 }

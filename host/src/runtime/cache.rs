@@ -3,6 +3,8 @@
 //! component skips compilation (milliseconds instead of seconds for interpreter guests).
 
 use std::hash::{Hash, Hasher};
+
+use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +13,24 @@ use wasmtime::component::Component;
 
 /// Cache entries kept; the oldest beyond this are removed after each new entry.
 const MAX_ENTRIES: usize = 128;
+
+/// Feeds what a `Hash` implementation writes into SHA-256: unlike `DefaultHasher`, whose
+/// algorithm may change with any Rust release, the key stays the same for the same engine
+/// settings, so a host rebuilt with a newer compiler keeps its compile cache.
+#[derive(Default)]
+struct StableHasher(Sha256);
+
+impl Hasher for StableHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// Unused: the key is the full digest (see [`CompileCache::new`]).
+    fn finish(&self) -> u64 {
+        let digest = self.0.clone().finalize();
+        u64::from_le_bytes(digest[..8].try_into().unwrap_or_default())
+    }
+}
 
 /// A folder of `<sha256>-<engine>.cwasm` files.
 #[derive(Debug, Clone)]
@@ -24,11 +44,12 @@ impl CompileCache {
     /// A cache in `dir` (created if needed) for artifacts of `engine`.
     pub fn new(dir: &Path, engine: &Engine) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut hasher = StableHasher::default();
         engine.precompile_compatibility_hash().hash(&mut hasher);
+        let digest = hasher.0.finalize();
         Ok(Self {
             dir: dir.to_owned(),
-            engine_key: format!("{:016x}", hasher.finish()),
+            engine_key: hex::encode(&digest[..8]),
         })
     }
 
@@ -101,5 +122,30 @@ impl CompileCache {
         for (_, path) in &entries[..entries.len() - MAX_ENTRIES] {
             let _ = std::fs::remove_file(path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_key_is_sha256_of_what_the_hash_writes() {
+        // Fixed bytes in, fixed digest out: no Rust release can change it.
+        let mut hasher = StableHasher::default();
+        1u64.hash(&mut hasher);
+        "x".hash(&mut hasher);
+        let digest = hasher.0.finalize();
+        assert_eq!(hex::encode(&digest[..8]), "d20222a23cb2368d");
+    }
+
+    #[test]
+    fn one_engine_configuration_has_one_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = || Engine::new(&wasmtime::Config::new()).expect("engine");
+        let a = CompileCache::new(dir.path(), &engine()).expect("cache");
+        let b = CompileCache::new(dir.path(), &engine()).expect("cache");
+        assert_eq!(a.engine_key, b.engine_key);
+        assert_eq!(a.engine_key.len(), 16);
     }
 }

@@ -6,10 +6,10 @@ use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
 
 use super::bindings::{self as wit, ModelBindingsPre, ModelError, ModelInfo};
-use super::output::CapturedOutput;
+use super::output::{CapturedOutput, LogBudget};
 use super::state::{CallLimiter, HostState, truncate};
 use crate::labelconfig::LabelConfig;
-use crate::manifest::Grants;
+use crate::limits::{Budget, CallLimits, Grants, INSTANCE_WAIT};
 use crate::store::CallStore;
 
 /// A compiled, pre-linked component that has not been validated yet.
@@ -17,63 +17,6 @@ pub struct Compiled {
     pub(super) pre: ModelBindingsPre<HostState>,
     /// True when the artifact came from the compile cache.
     pub from_cache: bool,
-}
-
-/// Per-call resource budgets.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CallLimits {
-    /// Total linear memory across the component's memories, in bytes.
-    pub memory_bytes: usize,
-    /// Wall-clock budget for `predict` and `info`.
-    pub predict_timeout: Duration,
-    /// Wall-clock budget for `fit`: training is allowed to take longer.
-    pub fit_timeout: Duration,
-    /// Captured stdout/stderr kept per stream per call, in bytes.
-    pub output_bytes: usize,
-    /// Calls of one model running at once; more wait up to [`INSTANCE_WAIT`], then fail
-    /// with [`CallError::Busy`].
-    pub max_instances: usize,
-    /// Fuel per `predict` (and `info`): a deterministic compute budget, about one unit per
-    /// WebAssembly instruction, independent of the machine's load. `None`: unmetered.
-    pub predict_fuel: Option<u64>,
-    /// Fuel per `fit`. `None`: unmetered.
-    pub fit_fuel: Option<u64>,
-}
-
-impl CallLimits {
-    /// True when the model has a fuel budget and so runs on the metered engine.
-    pub fn metered(&self) -> bool {
-        self.predict_fuel.is_some() || self.fit_fuel.is_some()
-    }
-}
-
-/// What one call may spend.
-#[derive(Debug, Clone, Copy)]
-struct Budget {
-    /// Wall-clock time.
-    time: Duration,
-    /// Fuel, when the model is metered.
-    fuel: Option<u64>,
-}
-
-/// How long a call waits for a free instance slot before the model is reported busy.
-pub const INSTANCE_WAIT: Duration = Duration::from_secs(2);
-
-impl Default for CallLimits {
-    fn default() -> Self {
-        Self {
-            // Interpreted guests need 9-12 MiB to start; real models need room for data.
-            memory_bytes: 512 << 20,
-            // Label Studio waits 100 s for /predict; answer with a clear timeout before that.
-            predict_timeout: Duration::from_secs(60),
-            fit_timeout: Duration::from_secs(600),
-            output_bytes: 64 * 1024,
-            // Each instance may use `memory_bytes`: 16 x 512 MiB bounds one model's worst case.
-            max_instances: 16,
-            predict_fuel: None,
-            fit_fuel: None,
-        }
-    }
 }
 
 /// Why a guest call failed.
@@ -395,6 +338,7 @@ impl LoadedModel {
             store,
             stdout,
             stderr,
+            log: LogBudget::new(self.limits.output_bytes),
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
@@ -453,6 +397,10 @@ impl LoadedModel {
             if dropped > 0 {
                 tracing::warn!(target: "wasml::guest", model = %self.name, stream, dropped, "guest output over the cap was dropped");
             }
+        }
+        let (messages, dropped) = state.log.dropped();
+        if messages > 0 {
+            tracing::warn!(target: "wasml::guest", model = %self.name, stream = "log", messages, dropped, "guest log messages over the cap were dropped");
         }
     }
 }

@@ -50,6 +50,51 @@ impl CapturedOutput {
     }
 }
 
+/// What each `log` message costs besides its text: a message of a few bytes still makes a
+/// whole log record, so a loop of empty messages must spend the budget too.
+const LOG_RECORD_COST: usize = 64;
+
+/// The budget of the guest `log` import for one call, in bytes of message text (plus
+/// [`LOG_RECORD_COST`] per message), the same size as the stdout and stderr caps: messages
+/// past it are dropped and counted, so a model looping on `log` cannot flood the host's log.
+#[derive(Debug)]
+pub struct LogBudget {
+    remaining: usize,
+    dropped_messages: usize,
+    dropped_bytes: usize,
+}
+
+impl LogBudget {
+    /// A budget of `cap` bytes.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            remaining: cap,
+            dropped_messages: 0,
+            dropped_bytes: 0,
+        }
+    }
+
+    /// True when a message of `len` bytes fits (and spends it); otherwise counts it as
+    /// dropped. Once one message is dropped, the rest of the call's are too, so the log
+    /// never shows a later message without the earlier ones.
+    pub fn admit(&mut self, len: usize) -> bool {
+        let cost = len.saturating_add(LOG_RECORD_COST);
+        if self.dropped_messages == 0 && cost <= self.remaining {
+            self.remaining -= cost;
+            true
+        } else {
+            self.dropped_messages += 1;
+            self.dropped_bytes = self.dropped_bytes.saturating_add(len);
+            false
+        }
+    }
+
+    /// Messages and bytes of text dropped so far.
+    pub fn dropped(&self) -> (usize, usize) {
+        (self.dropped_messages, self.dropped_bytes)
+    }
+}
+
 /// How many bytes a guest may hand over in one write.
 const WRITE_PERMIT: usize = 64 * 1024;
 
@@ -118,6 +163,16 @@ impl StdoutStream for CapturedOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_budget_drops_and_counts_past_its_cap() {
+        let mut budget = LogBudget::new(2 * (LOG_RECORD_COST + 10));
+        assert!(budget.admit(10));
+        assert!(budget.admit(10));
+        assert!(!budget.admit(0), "even an empty message costs a record");
+        assert!(!budget.admit(5));
+        assert_eq!(budget.dropped(), (2, 5));
+    }
 
     #[test]
     fn keeps_up_to_cap_and_counts_the_rest() {

@@ -5,7 +5,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::{LogHost, LogLevel, StoreError, StoreHost, TypesHost};
-use super::output::CapturedOutput;
+use super::output::{CapturedOutput, LogBudget};
 use crate::store::{CallStore, StoreFailure};
 
 /// Everything a guest can reach during one call.
@@ -24,6 +24,8 @@ pub struct HostState {
     pub(crate) stdout: CapturedOutput,
     /// See `stdout`.
     pub(crate) stderr: CapturedOutput,
+    /// What the guest may still send through the `log` import in this call.
+    pub(crate) log: LogBudget,
 }
 
 impl WasiView for HostState {
@@ -93,6 +95,8 @@ impl From<StoreFailure> for StoreError {
             StoreFailure::TooLarge { limit, .. } => StoreError::TooLarge(limit as u64),
             StoreFailure::InvalidKey(why) => StoreError::InvalidKey(why),
             StoreFailure::Unavailable(why) => StoreError::Unavailable(why),
+            // Guests never commit under a lock; reported as what it means for them.
+            failure @ StoreFailure::LockLost(_) => StoreError::Unavailable(failure.to_string()),
         }
     }
 }
@@ -124,6 +128,9 @@ const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
 impl LogHost for HostState {
     async fn log(&mut self, level: LogLevel, message: String) {
         let message = truncate(&message, MAX_LOG_MESSAGE_BYTES);
+        if !self.log.admit(message.len()) {
+            return;
+        }
         let model = self.model.as_str();
         match level {
             LogLevel::Trace => tracing::trace!(target: "wasml::guest", model, "{message}"),

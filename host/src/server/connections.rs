@@ -1,17 +1,23 @@
 //! Accepting connections: a cap on how many are open, a deadline for a new connection's
-//! first bytes, hyper's header timeout after that, and a graceful shutdown.
+//! first bytes, hyper's header timeout after that, idle and stall deadlines for both
+//! protocols (see `activity`), and a graceful shutdown.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use std::net::SocketAddr;
+
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
+use super::activity::{
+    Activity, CLOSE_GRACE, GuardedBody, IDLE_TIMEOUT, RequestGuard, TrackedIo, Verdict,
+    WRITE_STALL_TIMEOUT,
+};
 use super::{HttpSettings, handle};
 use crate::app::App;
 
@@ -19,6 +25,11 @@ use crate::app::App;
 /// request headers, and an idle keep-alive connection is closed after this long (hyper
 /// times the wait for the next request with the same clock): the slowloris defence.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a connection checks its idle and stall deadlines.
+const DEADLINE_CHECK_EVERY: Duration = Duration::from_secs(1);
+/// How often an HTTP/2 connection pings its peer, and how long the answer may take.
+const H2_PING_EVERY: Duration = Duration::from_secs(20);
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a shutdown waits for in-flight requests.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// How often "all connection slots are taken" is logged while it lasts.
@@ -69,15 +80,23 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let http = Arc::new(http);
-    let graceful = GracefulShutdown::new();
-    // Dropped when the accept loop ends: connections still waiting for their first bytes
-    // then close at once instead of holding the shutdown up.
+    // Changed (dropped) when the accept loop ends: connections waiting for their first
+    // bytes close at once, serving ones close gracefully.
     let (accepting, accepting_rx) = watch::channel(());
+    // Every connection task holds a sender; the last one gone means all have closed.
+    let (open_tx, mut all_closed) = mpsc::channel::<()>(1);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
+    // Pings find a vanished HTTP/2 peer while a long request computes; idle connections
+    // are closed by the connection's own deadlines (see `activity`) long before a ping.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(H2_PING_EVERY))
+        .keep_alive_timeout(H2_PING_TIMEOUT);
     let builder = Arc::new(builder);
     let mut acceptor = Acceptor::new(listener, http.connections.clone());
     tokio::pin!(shutdown);
@@ -89,33 +108,19 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let app = app.clone();
-        let http = http.clone();
-        let service = hyper::service::service_fn(move |req| {
-            let app = app.clone();
-            let http = http.clone();
-            async move { Ok::<_, Infallible>(handle(&app, &http, req, peer).await) }
-        });
         let connection = Connection {
             stream,
-            slot,
-            watcher: graceful.watcher(),
+            _slot: slot,
             shutdown: accepting_rx.clone(),
+            _open: open_tx.clone(),
         };
-        let builder = builder.clone();
-        tokio::spawn(async move {
-            let Some((stream, watcher, _slot)) = connection.first_bytes(peer).await else {
-                return;
-            };
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            if let Err(err) = watcher.watch(conn.into_owned()).await {
-                tracing::debug!(%peer, "connection closed: {err}");
-            }
-        });
+        let (app, http, builder) = (app.clone(), http.clone(), builder.clone());
+        tokio::spawn(async move { connection.serve(peer, app, http, &builder).await });
     }
     drop(accepting);
+    drop(open_tx);
     tracing::info!("shutting down, waiting for in-flight requests");
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    if tokio::time::timeout(SHUTDOWN_GRACE, all_closed.recv())
         .await
         .is_err()
     {
@@ -162,7 +167,7 @@ impl Acceptor {
     }
 
     /// The next connection with its slot; `None` after a failed accept (already logged).
-    async fn next(&mut self) -> Option<(Slot, TcpStream, std::net::SocketAddr)> {
+    async fn next(&mut self) -> Option<(Slot, TcpStream, SocketAddr)> {
         let slots = &self.connections.slots;
         let slot = match slots.clone().try_acquire_owned() {
             Ok(slot) => slot,
@@ -194,37 +199,107 @@ impl Acceptor {
     }
 }
 
-/// An accepted connection before hyper takes it over.
+/// An accepted connection.
 struct Connection {
     stream: TcpStream,
-    slot: Slot,
-    watcher: Watcher,
+    /// Given back when the connection task ends.
+    _slot: Slot,
+    /// Changes when the host shuts down.
     shutdown: watch::Receiver<()>,
+    /// Dropped when the connection closes (see [`serve`]).
+    _open: mpsc::Sender<()>,
 }
 
 impl Connection {
+    /// Serves the connection until it closes, the client idles or stalls past its
+    /// deadline, or the host shuts down; the slot is given back when this returns.
+    async fn serve(
+        mut self,
+        peer: SocketAddr,
+        app: Arc<App>,
+        http: Arc<HttpSettings>,
+        builder: &auto::Builder<TokioExecutor>,
+    ) {
+        if !self.first_bytes(peer).await {
+            return;
+        }
+        let activity = Activity::new();
+        let service = hyper::service::service_fn({
+            let activity = activity.clone();
+            move |req| {
+                let (app, http) = (app.clone(), http.clone());
+                let guard = RequestGuard::new(&activity);
+                async move {
+                    let response = handle(&app, &http, req, peer).await;
+                    let guard = guard.answered();
+                    Ok::<_, Infallible>(response.map(|body| GuardedBody::new(body, guard)))
+                }
+            }
+        });
+        let io = TokioIo::new(TrackedIo::new(self.stream, activity.clone()));
+        let conn = builder.serve_connection(io, service);
+        tokio::pin!(conn);
+        let mut check = tokio::time::interval(DEADLINE_CHECK_EVERY);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Set once the connection was asked to close: it then has `CLOSE_GRACE` to do so.
+        let mut closing: Option<Instant> = None;
+        let mut shutting_down = false;
+        loop {
+            tokio::select! {
+                served = conn.as_mut() => {
+                    if let Err(err) = served {
+                        tracing::debug!(%peer, "connection closed: {err}");
+                    }
+                    return;
+                }
+                _ = self.shutdown.changed(), if !shutting_down => {
+                    shutting_down = true;
+                    conn.as_mut().graceful_shutdown();
+                    closing.get_or_insert_with(Instant::now);
+                }
+                _ = check.tick() => {
+                    // A shutdown waits for in-flight requests on its own clock.
+                    if !shutting_down && closing.is_some_and(|since| since.elapsed() >= CLOSE_GRACE) {
+                        tracing::debug!(%peer, "connection did not close within {CLOSE_GRACE:?}: dropped");
+                        return;
+                    }
+                    match activity.verdict(Instant::now()) {
+                        Verdict::Keep => {}
+                        Verdict::Idle => {
+                            if closing.is_none() {
+                                tracing::debug!(%peer, "idle for {IDLE_TIMEOUT:?}: closing");
+                                conn.as_mut().graceful_shutdown();
+                                closing = Some(Instant::now());
+                            }
+                        }
+                        Verdict::Stalled => {
+                            tracing::debug!(%peer, "the client has not read its answer for {WRITE_STALL_TIMEOUT:?}: dropped");
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Waits for the client's first bytes: hyper's header timeout starts only once it has
     /// told HTTP/1 from HTTP/2, so without this a client that connects and sends nothing
-    /// would hold its connection forever. `None` when the client is too slow or leaves, or
+    /// would hold its connection forever. False when the client is too slow or leaves, or
     /// the host shuts down.
-    async fn first_bytes(
-        mut self,
-        peer: std::net::SocketAddr,
-    ) -> Option<(TcpStream, Watcher, Slot)> {
+    async fn first_bytes(&mut self, peer: SocketAddr) -> bool {
         let waited = tokio::select! {
             waited = tokio::time::timeout(HEADER_READ_TIMEOUT, protocol_known(&self.stream)) => waited,
-            _ = self.shutdown.changed() => return None,
+            _ = self.shutdown.changed() => return false,
         };
         match waited {
-            Ok(Ok(true)) => Some((self.stream, self.watcher, self.slot)),
-            Ok(Ok(false)) => None,
+            Ok(Ok(known)) => known,
             Ok(Err(err)) => {
                 tracing::debug!(%peer, "connection failed before a request: {err}");
-                None
+                false
             }
             Err(_) => {
                 tracing::debug!(%peer, "no request within {HEADER_READ_TIMEOUT:?}: closed");
-                None
+                false
             }
         }
     }

@@ -1,5 +1,6 @@
 //! The HTTP server: hyper connections, body limits, authentication, then [`App`].
 
+mod activity;
 mod body;
 mod connections;
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Body;
-use hyper::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 pub use body::BodyBudget;
@@ -17,7 +18,7 @@ pub use connections::{ConnectionLimit, serve};
 
 use crate::app::{App, Reply};
 use crate::auth::{BasicAuth, WEBHOOK_TOKEN_HEADER, WebhookToken};
-use crate::error::ApiError;
+use crate::error::{ApiError, error_reference};
 use crate::routes::{Endpoint, Route, route};
 
 /// HTTP-level settings.
@@ -52,7 +53,18 @@ where
     let answer = answer(app, http, req).await;
     let response = match answer {
         Ok(reply) => json_response(reply.status, &reply.body),
-        Err(err) => error_response(&err),
+        Err(err) => {
+            // Every 5xx is the host's to look into: its cause goes to the log, under a
+            // reference the client's answer repeats.
+            let reference = err.status().is_server_error().then(error_reference);
+            if let Some(reference) = &reference {
+                tracing::error!(
+                    %peer, %method, path, status = err.status().as_u16(), kind = err.kind(),
+                    reference, "request failed: {}", err.cause()
+                );
+            }
+            error_response(&err, reference.as_deref())
+        }
     };
     tracing::info!(
         %peer, %method, path, status = response.status().as_u16(),
@@ -187,27 +199,12 @@ fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Full<
     response
 }
 
-fn error_response(err: &ApiError) -> Response<Full<Bytes>> {
-    let mut response = json_response(err.status(), &err.body());
+fn error_response(err: &ApiError, reference: Option<&str>) -> Response<Full<Bytes>> {
+    let body = serde_json::to_value(err.body(reference)).unwrap_or_default();
+    let mut response = json_response(err.status(), &body);
     let headers = response.headers_mut();
-    match err {
-        ApiError::Unauthorized => {
-            headers.insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"wasml\""),
-            );
-        }
-        ApiError::ModelUnavailable { retry_after, .. } => {
-            headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after));
-        }
-        ApiError::BodiesOverBudget(_)
-        | ApiError::Model {
-            error: crate::runtime::CallError::Busy(_),
-            ..
-        } => {
-            headers.insert(RETRY_AFTER, HeaderValue::from(1u64));
-        }
-        _ => {}
+    for (name, value) in err.headers() {
+        headers.insert(name, value);
     }
     response
 }

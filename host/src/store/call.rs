@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::{
-    Batch, MAX_CALL_WRITE_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, ModelStore, StoreFailure,
-    StoreScope, check_key,
+    Batch, MAX_CALL_WRITE_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, ModelStore, ProjectKey,
+    StoreFailure, check_key,
 };
 
 /// The store of one call, bound to one (model, project) scope.
@@ -16,7 +16,7 @@ use super::{
 /// Reads see the call's own pending writes first.
 pub struct CallStore {
     backend: Arc<dyn ModelStore>,
-    scope: StoreScope,
+    scope: ProjectKey,
     /// Pending writes; `None` deletes.
     pending: BTreeMap<String, Option<Vec<u8>>>,
     /// Bytes held by `pending` (keys and values).
@@ -25,7 +25,7 @@ pub struct CallStore {
 
 impl CallStore {
     /// A call store over `backend`, limited to `scope`.
-    pub fn new(backend: Arc<dyn ModelStore>, scope: StoreScope) -> Self {
+    pub fn new(backend: Arc<dyn ModelStore>, scope: ProjectKey) -> Self {
         Self {
             backend,
             scope,

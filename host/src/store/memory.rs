@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::{Batch, HostTable, ModelStore, StoreFailure, StoreScope};
+use super::{Batch, HostTable, ModelStore, ProjectKey, StoreFailure};
 
 /// Every scope's keys and every host record in ordered maps; lost when the process exits.
 #[derive(Default)]
@@ -13,7 +13,7 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Maps {
-    guest: BTreeMap<(StoreScope, String), Vec<u8>>,
+    guest: BTreeMap<(ProjectKey, String), Vec<u8>>,
     host: BTreeMap<(HostTable, String), Vec<u8>>,
 }
 
@@ -27,7 +27,7 @@ impl MemoryStore {
 
 #[async_trait::async_trait]
 impl ModelStore for MemoryStore {
-    async fn get(&self, scope: &StoreScope, key: &str) -> Result<Option<Vec<u8>>, StoreFailure> {
+    async fn get(&self, scope: &ProjectKey, key: &str) -> Result<Option<Vec<u8>>, StoreFailure> {
         Ok(self
             .lock()
             .guest
@@ -37,7 +37,7 @@ impl ModelStore for MemoryStore {
 
     async fn list_keys(
         &self,
-        scope: &StoreScope,
+        scope: &ProjectKey,
         prefix: &str,
     ) -> Result<Vec<String>, StoreFailure> {
         let start = (scope.clone(), prefix.to_owned());

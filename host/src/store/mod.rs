@@ -25,14 +25,8 @@ pub const MAX_VALUE_BYTES: usize = 16 * 1024 * 1024;
 /// call's pending transaction holds in the host.
 pub const MAX_CALL_WRITE_BYTES: usize = 256 * 1024 * 1024;
 
-/// Whose keys a call may touch.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StoreScope {
-    /// The model's name (its file stem).
-    pub model: String,
-    /// The Label Studio project id; empty when the request named no project.
-    pub project: String,
-}
+/// Whose keys a call may touch: one model in one project.
+pub use crate::identity::ProjectKey;
 
 /// Why a store operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -54,6 +48,10 @@ pub enum StoreFailure {
     /// The backend failed.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A fenced batch was refused: its lock had expired and may be held by another host.
+    /// Nothing of the batch was written.
+    #[error("lost the lock {0} before committing: nothing was written")]
+    LockLost(String),
 }
 
 /// The host's own record kinds, kept next to the models' keys so one transaction can change
@@ -86,9 +84,32 @@ pub type Write = (String, Option<Vec<u8>>);
 #[derive(Debug, Default, Clone)]
 pub struct Batch {
     /// Writes to models' keys, by scope.
-    pub guest: Vec<(StoreScope, Vec<Write>)>,
+    pub guest: Vec<(ProjectKey, Vec<Write>)>,
     /// Writes to the host's records.
     pub host: Vec<(HostTable, Write)>,
+    /// When set, the batch commits only while this lock is still held by its taker: a host
+    /// whose lease ran out (a pause, a partition) must not commit over the host that took the
+    /// lock after it.
+    pub fence: Option<Fence>,
+}
+
+/// Proof of holding a [`ModelStore::lock`]: the lock's name in the backend and the holder's
+/// random token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// The lock's key in the backend.
+    pub key: String,
+    /// The holder's token (random, 128 bits).
+    pub token: String,
+}
+
+impl std::fmt::Debug for Fence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token proves ownership of the lock: keep it out of logs.
+        f.debug_struct("Fence")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Batch {
@@ -97,12 +118,19 @@ impl Batch {
         Self {
             guest: Vec::new(),
             host: vec![(table, (key, value))],
+            fence: None,
         }
     }
 
     /// Adds a host record change.
     pub fn with_host(mut self, table: HostTable, key: String, value: Option<Vec<u8>>) -> Self {
         self.host.push((table, (key, value)));
+        self
+    }
+
+    /// Commits only while `lock` is still held (see [`Batch::fence`]).
+    pub fn fenced_by(mut self, lock: &StoreLock) -> Self {
+        self.fence = lock.fence.clone();
         self
     }
 }
@@ -112,11 +140,11 @@ impl Batch {
 #[async_trait::async_trait]
 pub trait ModelStore: Send + Sync {
     /// The value under `key` in `scope`.
-    async fn get(&self, scope: &StoreScope, key: &str) -> Result<Option<Vec<u8>>, StoreFailure>;
+    async fn get(&self, scope: &ProjectKey, key: &str) -> Result<Option<Vec<u8>>, StoreFailure>;
     /// The keys of `scope` starting with `prefix`, in byte order.
     async fn list_keys(
         &self,
-        scope: &StoreScope,
+        scope: &ProjectKey,
         prefix: &str,
     ) -> Result<Vec<String>, StoreFailure>;
     /// Every record of a host table, in key order.
@@ -156,18 +184,29 @@ pub trait ModelStore: Send + Sync {
 pub struct StoreLock {
     /// What releases the lock when dropped (nothing for stores one host owns).
     _held: Option<Box<dyn Send + Sync>>,
+    /// What a batch must carry to commit only while the lock is held.
+    fence: Option<Fence>,
 }
 
 impl StoreLock {
     /// No lock: the store has a single host.
     pub fn none() -> Self {
-        Self { _held: None }
+        Self {
+            _held: None,
+            fence: None,
+        }
     }
 
-    /// A lock released by dropping `held`.
-    pub fn held(held: impl Send + Sync + 'static) -> Self {
+    /// The proof of holding this lock, when it is a lock across hosts.
+    pub fn fence(&self) -> Option<Fence> {
+        self.fence.clone()
+    }
+
+    /// A lock released by dropping `held`, proven by `fence`.
+    pub fn held(held: impl Send + Sync + 'static, fence: Fence) -> Self {
         Self {
             _held: Some(Box::new(held)),
+            fence: Some(fence),
         }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, TableDefinition};
 
-use super::{Batch, HostTable, ModelStore, StoreFailure, StoreScope};
+use super::{Batch, HostTable, ModelStore, ProjectKey, StoreFailure};
 
 /// Models' keys: (model, project, key) -> value.
 const GUEST: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("guest");
@@ -87,7 +87,7 @@ impl RedbStore {
 
 #[async_trait::async_trait]
 impl ModelStore for RedbStore {
-    async fn get(&self, scope: &StoreScope, key: &str) -> Result<Option<Vec<u8>>, StoreFailure> {
+    async fn get(&self, scope: &ProjectKey, key: &str) -> Result<Option<Vec<u8>>, StoreFailure> {
         let (scope, key) = (scope.clone(), key.to_owned());
         self.read(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
@@ -102,7 +102,7 @@ impl ModelStore for RedbStore {
 
     async fn list_keys(
         &self,
-        scope: &StoreScope,
+        scope: &ProjectKey,
         prefix: &str,
     ) -> Result<Vec<String>, StoreFailure> {
         let (scope, prefix) = (scope.clone(), prefix.to_owned());

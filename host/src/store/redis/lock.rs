@@ -1,7 +1,8 @@
 //! A lock with expiry in Redis (the single-instance pattern of the Redis documentation):
 //! `SET key token NX PX ttl` takes it; a background task extends it while it is held, so a
 //! `fit` may run for hours; a crashed host's lock expires after [`LEASE`]; releasing deletes
-//! the key only if it still holds this holder's token.
+//! the key only if it still holds this holder's token. Commits made under the lock carry its
+//! [`Fence`] and are refused once the key holds another token (see `commit` in `mod.rs`).
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use redis::aio::ConnectionManager;
 use tokio::task::JoinHandle;
 
 use super::unavailable;
-use crate::store::StoreFailure;
+use crate::store::{Fence, StoreFailure};
 
 /// How long a lock outlives a host that stopped extending it.
 const LEASE: Duration = Duration::from_secs(30);
@@ -39,7 +40,7 @@ impl RedisLock {
         mut connection: ConnectionManager,
         key: String,
     ) -> Result<Self, StoreFailure> {
-        let token = format!("{}-{}", std::process::id(), unique());
+        let token = random_token()?;
         let lease_ms = LEASE.as_millis() as u64;
         loop {
             let taken: Option<String> = redis::cmd("SET")
@@ -113,12 +114,21 @@ impl Drop for RedisLock {
     }
 }
 
-/// A process-unique number, so two locks of one host never share a token.
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    nanos ^ NEXT.fetch_add(1, Ordering::Relaxed).rotate_left(48)
+impl RedisLock {
+    /// What a batch carries to commit only while this lock is held.
+    pub fn fence(&self) -> Fence {
+        Fence {
+            key: self.key.clone(),
+            token: self.token.clone(),
+        }
+    }
+}
+
+/// 128 random bits from the OS, hex: unique across hosts and restarts (a pid is not: in
+/// containers every host is pid 1) and not guessable.
+fn random_token() -> Result<String, StoreFailure> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreFailure::Unavailable(format!("no randomness for a lock token: {e}")))?;
+    Ok(hex::encode(bytes))
 }

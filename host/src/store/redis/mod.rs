@@ -8,16 +8,20 @@
 //!   `ZRANGEBYLEX` lists them by prefix in byte order;
 //! - `wasml:host:<table>`: hash of the host's records (project settings, jobs).
 //!
-//! A [`Batch`] is one `MULTI`/`EXEC` transaction: other clients see all of its writes or none.
+//! A [`Batch`] is one script run (see [`COMMIT`]): other clients see all of its writes or
+//! none, and a batch fenced by a training lock commits only while the lock is still held.
 //! Durability is the server's: run Redis with `appendonly yes` (and `appendfsync always` for
 //! the embedded store's guarantee) when trained state must survive a Redis restart.
+
+use std::path::Path;
 
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
-use super::{Batch, HostTable, ModelStore, StoreFailure, StoreLock, StoreScope};
+use super::{Batch, HostTable, ModelStore, ProjectKey, StoreFailure, StoreLock};
 
 mod lock;
+mod tls;
 
 /// The counter that numbers training jobs across hosts.
 const JOB_COUNTER: &str = "wasml:counter:jobs";
@@ -34,25 +38,99 @@ fn unavailable(err: redis::RedisError) -> StoreFailure {
     StoreFailure::Unavailable(format!("redis: {err}"))
 }
 
-fn values_key(scope: &StoreScope) -> String {
-    format!("wasml:v:{}/{}", scope.model, scope.project)
+fn values_key(scope: &ProjectKey) -> String {
+    format!("wasml:v:{}", scope.record_key())
 }
 
-fn index_key(scope: &StoreScope) -> String {
-    format!("wasml:k:{}/{}", scope.model, scope.project)
+fn index_key(scope: &ProjectKey) -> String {
+    format!("wasml:k:{}", scope.record_key())
 }
 
 fn host_key(table: HostTable) -> String {
     format!("wasml:host:{}", table.name())
 }
 
+/// Applies a batch atomically (Redis runs a script with no other command in between), and
+/// only while the fence's lock key still holds the fence's token, checked inside the same
+/// script: a host whose lease expired cannot commit after another host took the lock.
+/// `KEYS[1]` is the lock key (or any key when unfenced), `ARGV[1]` the token or `""`; then
+/// one key per operation and `op, field[, value]` in `ARGV`. Answers 1 when applied, 0 when
+/// the fence no longer holds.
+const COMMIT: &str = r#"
+if ARGV[1] ~= "" and redis.call("get", KEYS[1]) ~= ARGV[1] then return 0 end
+local a, k = 2, 2
+while a <= #ARGV do
+  local op = ARGV[a]
+  if op == "hset" then redis.call("hset", KEYS[k], ARGV[a + 1], ARGV[a + 2]); a = a + 3
+  elseif op == "hdel" then redis.call("hdel", KEYS[k], ARGV[a + 1]); a = a + 2
+  elseif op == "zadd" then redis.call("zadd", KEYS[k], 0, ARGV[a + 1]); a = a + 2
+  elseif op == "zrem" then redis.call("zrem", KEYS[k], ARGV[a + 1]); a = a + 2
+  else return redis.error_reply("unknown operation " .. op) end
+  k = k + 1
+end
+return 1
+"#;
+
+/// The [`COMMIT`] script invocation for `batch`.
+fn commit_script(batch: &Batch) -> redis::ScriptInvocation<'static> {
+    static SCRIPT: std::sync::LazyLock<redis::Script> =
+        std::sync::LazyLock::new(|| redis::Script::new(COMMIT));
+    let mut call = SCRIPT.prepare_invoke();
+    match &batch.fence {
+        Some(fence) => call.key(&fence.key).arg(&fence.token),
+        None => call.key(JOB_COUNTER).arg(""),
+    };
+    for (scope, writes) in &batch.guest {
+        let (values, index) = (values_key(scope), index_key(scope));
+        for (key, value) in writes {
+            match value {
+                Some(value) => {
+                    call.key(&values).arg("hset").arg(key).arg(value.as_slice());
+                    call.key(&index).arg("zadd").arg(key);
+                }
+                None => {
+                    call.key(&values).arg("hdel").arg(key);
+                    call.key(&index).arg("zrem").arg(key);
+                }
+            }
+        }
+    }
+    for (table, (key, value)) in &batch.host {
+        match value {
+            Some(value) => call
+                .key(host_key(*table))
+                .arg("hset")
+                .arg(key)
+                .arg(value.as_slice()),
+            None => call.key(host_key(*table)).arg("hdel").arg(key),
+        };
+    }
+    call
+}
+
 impl RedisStore {
     /// Connects to the server at `url` (`redis://[user:pass@]host:port/db`) and checks it
-    /// answers.
+    /// answers; a `rediss://` URL is checked against the system's roots.
     pub async fn connect(url: &str) -> Result<Self, StoreFailure> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
+        Self::connect_with_ca(url, None).await
+    }
+
+    /// [`RedisStore::connect`], trusting the CA certificates in the PEM file `ca_file`
+    /// (instead of the system's roots) for a `rediss://` URL; a CA file with any other URL
+    /// is an error.
+    pub async fn connect_with_ca(url: &str, ca_file: Option<&Path>) -> Result<Self, StoreFailure> {
+        let client = tls::client(url, ca_file)?;
         let info = client.get_connection_info();
-        let location = format!("redis at {}/{}", info.addr(), info.redis_settings().db());
+        // Built from the parsed address, never from `url`: the URL may hold a password.
+        let tls = match info.addr() {
+            redis::ConnectionAddr::TcpTls { .. } => " (TLS)",
+            _ => "",
+        };
+        let location = format!(
+            "redis at {}/{}{tls}",
+            info.addr(),
+            info.redis_settings().db()
+        );
         let mut connection = ConnectionManager::new(client)
             .await
             .map_err(|e| StoreFailure::Unavailable(format!("{location}: {e}")))?;
@@ -74,7 +152,7 @@ impl RedisStore {
 
 #[async_trait::async_trait]
 impl ModelStore for RedisStore {
-    async fn get(&self, scope: &StoreScope, key: &str) -> Result<Option<Vec<u8>>, StoreFailure> {
+    async fn get(&self, scope: &ProjectKey, key: &str) -> Result<Option<Vec<u8>>, StoreFailure> {
         self.connection()
             .hget(values_key(scope), key)
             .await
@@ -83,7 +161,7 @@ impl ModelStore for RedisStore {
 
     async fn list_keys(
         &self,
-        scope: &StoreScope,
+        scope: &ProjectKey,
         prefix: &str,
     ) -> Result<Vec<String>, StoreFailure> {
         // Keys are UTF-8, which never contains the byte 0xff: every key starting with
@@ -123,32 +201,18 @@ impl ModelStore for RedisStore {
     }
 
     async fn commit(&self, batch: Batch) -> Result<(), StoreFailure> {
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        for (scope, writes) in &batch.guest {
-            let (values, index) = (values_key(scope), index_key(scope));
-            for (key, value) in writes {
-                match value {
-                    Some(value) => {
-                        pipe.hset(&values, key, value.as_slice()).ignore();
-                        pipe.zadd(&index, key, 0).ignore();
-                    }
-                    None => {
-                        pipe.hdel(&values, key).ignore();
-                        pipe.zrem(&index, key).ignore();
-                    }
-                }
-            }
-        }
-        for (table, (key, value)) in &batch.host {
-            match value {
-                Some(value) => pipe.hset(host_key(*table), key, value.as_slice()).ignore(),
-                None => pipe.hdel(host_key(*table), key).ignore(),
-            };
-        }
-        pipe.query_async::<()>(&mut self.connection())
+        let fence = batch.fence.clone();
+        let applied: i64 = commit_script(&batch)
+            .invoke_async(&mut self.connection())
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        match (applied, fence) {
+            (1, _) => Ok(()),
+            (_, Some(fence)) => Err(StoreFailure::LockLost(fence.key)),
+            (other, None) => Err(StoreFailure::Unavailable(format!(
+                "redis: the commit script answered {other}"
+            ))),
+        }
     }
 
     fn describe(&self) -> String {
@@ -169,6 +233,7 @@ impl ModelStore for RedisStore {
     async fn lock(&self, name: &str) -> Result<StoreLock, StoreFailure> {
         let lock =
             lock::RedisLock::acquire(self.connection(), format!("wasml:lock:{name}")).await?;
-        Ok(StoreLock::held(lock))
+        let fence = lock.fence();
+        Ok(StoreLock::held(lock, fence))
     }
 }

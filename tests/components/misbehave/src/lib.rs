@@ -9,7 +9,7 @@
 //! with the distinct rounds found).
 //!
 //! Hostile actions: `spin` (an infinite loop), `memory-bomb` (allocates until refused),
-//! `flood` (writes 8 MiB to stdout), and `open-file`, `read-env`, `connect` (try to read
+//! `flood` (writes 8 MiB to stdout), `log-flood` (8 MiB through the `log` import), and `open-file`, `read-env`, `connect` (try to read
 //! `data.path`, the environment variable `data.name`, or connect to `data.addr`; the
 //! prediction says `{"result": [], "got": "<what happened>"}`).
 //!
@@ -20,7 +20,7 @@
 
 wit_bindgen::generate!({ path: "../../../wit", world: "model" });
 
-use wasml::model::store;
+use wasml::model::{log, store};
 
 struct Misbehave;
 
@@ -42,6 +42,7 @@ fn action(tasks: &[String]) -> String {
         "spin",
         "memory-bomb",
         "flood",
+        "log-flood",
         "open-file",
         "read-env",
         "connect",
@@ -106,6 +107,13 @@ impl Guest for Misbehave {
                 let line = "flood ".repeat(100);
                 for _ in 0..(8 << 20) / line.len() {
                     println!("{line}");
+                }
+                Ok(ok())
+            }
+            "log-flood" => {
+                let line = "log flood ".repeat(100);
+                for _ in 0..(8 << 20) / line.len() {
+                    log::log(log::Level::Info, &line);
                 }
                 Ok(ok())
             }

@@ -1,0 +1,71 @@
+//! What a model may spend and reach: the budgets of each call ([`CallLimits`], [`Budget`])
+//! and the capabilities granted beyond the default sandbox ([`Grants`]). A leaf module: the
+//! manifest produces these and the runtime enforces them, without either importing the other.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Per-call resource budgets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallLimits {
+    /// Total linear memory across the component's memories, in bytes.
+    pub memory_bytes: usize,
+    /// Wall-clock budget for `predict` and `info`.
+    pub predict_timeout: Duration,
+    /// Wall-clock budget for `fit`: training is allowed to take longer.
+    pub fit_timeout: Duration,
+    /// Captured stdout/stderr kept per stream per call, in bytes; also the budget of the
+    /// `log` import per call.
+    pub output_bytes: usize,
+    /// Calls of one model running at once; more wait up to [`INSTANCE_WAIT`], then fail
+    /// with `CallError::Busy` (see `runtime`).
+    pub max_instances: usize,
+    /// Fuel per `predict` (and `info`): a deterministic compute budget, about one unit per
+    /// WebAssembly instruction, independent of the machine's load. `None`: unmetered.
+    pub predict_fuel: Option<u64>,
+    /// Fuel per `fit`. `None`: unmetered.
+    pub fit_fuel: Option<u64>,
+}
+
+impl CallLimits {
+    /// True when the model has a fuel budget and so runs on the metered engine.
+    pub fn metered(&self) -> bool {
+        self.predict_fuel.is_some() || self.fit_fuel.is_some()
+    }
+}
+
+/// What one call may spend.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    /// Wall-clock time.
+    pub(crate) time: Duration,
+    /// Fuel, when the model is metered.
+    pub(crate) fuel: Option<u64>,
+}
+
+/// How long a call waits for a free instance slot before the model is reported busy.
+pub const INSTANCE_WAIT: Duration = Duration::from_secs(2);
+
+impl Default for CallLimits {
+    fn default() -> Self {
+        Self {
+            // Interpreted guests need 9-12 MiB to start; real models need room for data.
+            memory_bytes: 512 << 20,
+            // Label Studio waits 100 s for /predict; answer with a clear timeout before that.
+            predict_timeout: Duration::from_secs(60),
+            fit_timeout: Duration::from_secs(600),
+            output_bytes: 64 * 1024,
+            // Each instance may use `memory_bytes`: 16 x 512 MiB bounds one model's worst case.
+            max_instances: 16,
+            predict_fuel: None,
+            fit_fuel: None,
+        }
+    }
+}
+
+/// What a model is granted at run time, resolved against the file system.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grants {
+    /// (host folder, guest path) mounted read-only.
+    pub read_only_dir: Option<(PathBuf, String)>,
+}
