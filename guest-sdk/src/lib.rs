@@ -90,6 +90,7 @@ mod task;
 #[cfg(not(target_arch = "wasm32"))]
 mod xml;
 
+pub mod data;
 pub mod log;
 pub mod store;
 #[cfg(not(target_arch = "wasm32"))]

@@ -12,6 +12,30 @@
 
 use std::collections::BTreeMap;
 
+thread_local! {
+    static SERVED: std::cell::RefCell<BTreeMap<String, crate::data::Fetched>> =
+        const { std::cell::RefCell::new(BTreeMap::new()) };
+}
+
+/// Makes [`crate::data::fetch`] (and [`crate::Task::fetch`]) answer `reference` with `bytes`
+/// on this thread, as the host would after fetching it.
+pub fn serve(reference: &str, bytes: &[u8], content_type: Option<&str>) {
+    SERVED.with(|served| {
+        served.borrow_mut().insert(
+            reference.to_owned(),
+            crate::data::Fetched {
+                bytes: bytes.to_vec(),
+                content_type: content_type.map(str::to_owned),
+            },
+        );
+    });
+}
+
+/// What [`serve`] registered for `reference`.
+pub(crate) fn served(reference: &str) -> Option<crate::data::Fetched> {
+    SERVED.with(|served| served.borrow().get(reference).cloned())
+}
+
 /// Empties this thread's in-memory store.
 pub fn reset_store() {
     crate::memory::reset();

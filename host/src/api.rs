@@ -19,6 +19,12 @@ pub struct SetupRequest {
     /// What the user typed as extra params: a string (usually JSON) or already an object.
     #[serde(default)]
     pub extra_params: Option<Value>,
+    /// Label Studio's URL (its `HOSTNAME` setting), for fetching task data.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// The project creator's token, for fetching task data.
+    #[serde(default)]
+    pub access_token: Option<String>,
 }
 
 /// `POST /predict`.

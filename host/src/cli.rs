@@ -18,6 +18,7 @@ use crate::reload::Reloader;
 use crate::runtime::Runtime;
 use crate::server::{self, HttpSettings};
 use crate::store::{MemoryStore, ModelStore, RedbStore, RedisStore};
+use crate::taskdata::{TaskData, TaskDataSettings};
 
 /// Serve WebAssembly models to Label Studio over its ML backend protocol.
 #[derive(Debug, Parser)]
@@ -121,6 +122,26 @@ pub struct ServeArgs {
     /// elsewhere, or a network filesystem changed from another machine. Only `stat` calls.
     #[arg(long, env = "WASML_POLL_MS", default_value_t = 2000)]
     pub poll_ms: u64,
+    /// Label Studio's URL, for fetching task data (`/data/upload/...`, cloud URIs). When set,
+    /// every project uses it and a `/setup` cannot point a project at another host; else
+    /// each project's `/setup` says (`hostname`).
+    #[arg(long, env = "LABEL_STUDIO_URL")]
+    pub label_studio_url: Option<String>,
+    /// The token for it: a legacy token, or a personal access token (exchanged for access
+    /// tokens as needed). Else each project's `/setup` token (`access_token`).
+    #[arg(long, env = "LABEL_STUDIO_API_KEY", hide_env_values = true)]
+    pub label_studio_api_key: Option<String>,
+    /// Label Studio's local files document root: `/data/local-files/?d=<path>` is read from
+    /// here (paths leaving it are refused) instead of downloaded from Label Studio.
+    #[arg(long, env = "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT")]
+    pub local_files_root: Option<PathBuf>,
+    /// Size of the on-disk cache of fetched task data (`<data-dir>/fetch-cache`), in MiB;
+    /// least recently used entries go first; 0: no cache.
+    #[arg(long, env = "WASML_FETCH_CACHE_MIB", default_value_t = 1024)]
+    pub fetch_cache_mib: u64,
+    /// Task-data fetches running at once across the host.
+    #[arg(long, env = "WASML_MAX_CONCURRENT_FETCHES", default_value_t = 16)]
+    pub max_concurrent_fetches: usize,
     /// Most `fit` calls running at once across all models and projects (default: one per
     /// CPU core).
     #[arg(long, env = "WASML_MAX_CONCURRENT_FITS")]
@@ -242,6 +263,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     let (jobs, resume) = Jobs::load(store.clone(), max_fits).await?;
+    let task_data = TaskData::new(&TaskDataSettings {
+        label_studio_url: args.label_studio_url.clone(),
+        label_studio_api_key: args.label_studio_api_key.clone(),
+        local_files_root: args.local_files_root.clone(),
+        cache: Some((
+            args.data_dir.join("fetch-cache"),
+            args.fetch_cache_mib.saturating_mul(1 << 20),
+        )),
+        max_concurrent: args.max_concurrent_fetches,
+    })?;
     let app = Arc::new(App {
         registry: Registry::default(),
         runtime,
@@ -256,6 +287,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ..CallLimits::default()
         },
         default_model: args.default_model.clone(),
+        task_data: Arc::new(task_data),
     });
     let reloader = Reloader::new(app.clone(), &args.models);
     let found = reloader

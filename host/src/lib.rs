@@ -22,4 +22,5 @@ pub mod routes;
 pub mod runtime;
 pub mod server;
 pub mod store;
+pub mod taskdata;
 pub mod version;

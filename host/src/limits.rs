@@ -25,6 +25,10 @@ pub struct CallLimits {
     pub predict_fuel: Option<u64>,
     /// Fuel per `fit`. `None`: unmetered.
     pub fit_fuel: Option<u64>,
+    /// Bytes of task data one call may fetch in all.
+    pub fetch_bytes: u64,
+    /// Time one fetch may take (always within the call's own budget).
+    pub fetch_timeout: Duration,
 }
 
 impl CallLimits {
@@ -59,6 +63,9 @@ impl Default for CallLimits {
             max_instances: 16,
             predict_fuel: None,
             fit_fuel: None,
+            // A few large images or a long recording per call; far below the memory limit.
+            fetch_bytes: 256 << 20,
+            fetch_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -68,4 +75,6 @@ impl Default for CallLimits {
 pub struct Grants {
     /// (host folder, guest path) mounted read-only.
     pub read_only_dir: Option<(PathBuf, String)>,
+    /// The origins it may fetch task data from, besides its project's Label Studio.
+    pub egress: std::sync::Arc<crate::taskdata::EgressPolicy>,
 }

@@ -11,9 +11,14 @@
 //! predict_fuel = 5_000_000_000  # optional compute budget per predict (~instructions)
 //! fit_fuel = 500_000_000_000    # optional compute budget per fit
 //!
+//! fetch_mib = 256             # task data one call may fetch
+//! fetch_timeout_secs = 30     # per fetch, within the call's own budget
+//!
 //! [capabilities]
 //! # A folder (relative to the models folder) the model may read, e.g. its weights.
 //! read_only_dir = { host = "weights/ner", guest = "/weights" }
+//! # Origins task data may come from besides the project's Label Studio.
+//! fetch = ["https://images.example.com", "https://*.s3.amazonaws.com"]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -25,6 +30,8 @@ use crate::limits::{CallLimits, Grants};
 
 /// Most memory a manifest may give one model, so a typo cannot ask for terabytes.
 const MAX_MEMORY_MIB: u64 = 16 * 1024;
+/// Most task data a manifest may let one call fetch.
+const MAX_FETCH_MIB: u64 = 16 * 1024;
 /// Most concurrent instances a manifest may allow.
 const MAX_INSTANCES: u32 = 1024;
 
@@ -58,6 +65,10 @@ pub struct LimitOverrides {
     pub predict_fuel: Option<u64>,
     /// Fuel per `fit`.
     pub fit_fuel: Option<u64>,
+    /// Task data one call may fetch, in MiB.
+    pub fetch_mib: Option<u64>,
+    /// Seconds one fetch may take.
+    pub fetch_timeout_secs: Option<f64>,
 }
 
 /// `[capabilities]`.
@@ -66,6 +77,10 @@ pub struct LimitOverrides {
 pub struct Capabilities {
     /// One folder the model may read.
     pub read_only_dir: Option<DirGrant>,
+    /// Origins (`https://host[:port]`, `https://*.domain`) the model may fetch task data
+    /// from, besides its project's Label Studio.
+    #[serde(default)]
+    pub fetch: Vec<String>,
 }
 
 /// A host folder visible to the guest, read-only.
@@ -128,13 +143,30 @@ impl Manifest {
                 *limit = Some(fuel);
             }
         }
+        if let Some(mib) = o.fetch_mib {
+            anyhow::ensure!(
+                (1..=MAX_FETCH_MIB).contains(&mib),
+                "fetch_mib must be 1..={MAX_FETCH_MIB}"
+            );
+            limits.fetch_bytes = mib << 20;
+        }
+        if let Some(secs) = o.fetch_timeout_secs {
+            limits.fetch_timeout = seconds("fetch_timeout_secs", secs)?;
+        }
         Ok(limits)
     }
 
     /// The capabilities, resolved: a granted folder must exist and be a directory.
     pub fn grants(&self, models_dir: &Path) -> anyhow::Result<Grants> {
+        let egress = std::sync::Arc::new(
+            crate::taskdata::EgressPolicy::new(&self.capabilities.fetch)
+                .map_err(anyhow::Error::msg)?,
+        );
         let Some(grant) = &self.capabilities.read_only_dir else {
-            return Ok(Grants::default());
+            return Ok(Grants {
+                read_only_dir: None,
+                egress,
+            });
         };
         anyhow::ensure!(
             grant.guest.starts_with('/') && !grant.guest.contains(".."),
@@ -151,6 +183,7 @@ impl Manifest {
         );
         Ok(Grants {
             read_only_dir: Some((host, grant.guest.clone())),
+            egress,
         })
     }
 }

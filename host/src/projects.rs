@@ -26,6 +26,10 @@ pub struct ProjectSettings {
     /// The `extra_params` from the last `/setup`.
     #[serde(default)]
     pub extra_params: Option<String>,
+    /// Label Studio's URL and token from the last `/setup` that sent them: how task data is
+    /// fetched for the project (unless the host is given its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_studio: Option<crate::taskdata::SetupCredentials>,
     /// Committed trainings; 0 until `fit` reports trained state. Stored in its own record;
     /// read from this one only for data written before the split.
     #[serde(default)]
@@ -134,6 +138,7 @@ impl Projects {
         let key = owner.record_key();
         if settings.label_config != before.label_config
             || settings.extra_params != before.extra_params
+            || settings.label_studio != before.label_studio
         {
             let record = serde_json::to_vec(&settings)
                 .map_err(|e| StoreFailure::Unavailable(format!("cannot encode settings: {e}")))?;

@@ -12,6 +12,8 @@ use serde_json::Value;
 
 include!(concat!(env!("OUT_DIR"), "/components.rs"));
 
+pub mod fake_http;
+
 /// How long a host may take to print its address: first runs compile models in debug builds.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long models may take to become ready.
@@ -166,6 +168,8 @@ impl HostBuilder {
             .args(["--host", &self.listen_host, "--port", "0"])
             .args(&self.args)
             .env_remove("BASIC_AUTH_USER")
+            .env_remove("LABEL_STUDIO_URL")
+            .env_remove("LABEL_STUDIO_API_KEY")
             .env_remove("BASIC_AUTH_PASS")
             .env("LOG_LEVEL", "info")
             // Machines running tests are slow and shared: give `fit` time to answer in the

@@ -17,8 +17,9 @@ use crate::metrics::Metrics;
 use crate::projects::Projects;
 use crate::registry::{ModelState, Registry};
 use crate::routes::{Endpoint, ModelRef};
-use crate::runtime::{CallInput, LoadedModel, Runtime};
+use crate::runtime::{CallEnv, CallInput, LoadedModel, Runtime};
 use crate::store::{CallStore, ModelStore, ProjectKey};
+use crate::taskdata::{LabelStudio, SetupCredentials, TaskData, TaskDataCall};
 
 use answers::{model_summary, stamp_slots};
 pub use training::TRAINING_EVENTS;
@@ -46,6 +47,8 @@ pub struct App {
     pub limits: CallLimits,
     /// The model root paths serve when several are loaded.
     pub default_model: Option<String>,
+    /// What models fetch their tasks' data through.
+    pub task_data: Arc<TaskData>,
 }
 
 /// A JSON answer with its status.
@@ -202,9 +205,17 @@ impl App {
         }
         let model = self.ready(name)?;
         let extra_params = api::extra_params_text(request.extra_params.as_ref());
+        let label_studio =
+            (request.hostname.is_some() || request.access_token.is_some()).then(|| {
+                SetupCredentials {
+                    hostname: request.hostname.clone(),
+                    access_token: request.access_token.clone(),
+                }
+            });
         let mut settings = self.projects.get(&owner).await?;
         let changed = (request.schema.is_some() && request.schema != settings.label_config)
-            || extra_params != settings.extra_params;
+            || extra_params != settings.extra_params
+            || (label_studio.is_some() && label_studio != settings.label_studio);
         // Label Studio calls /setup often (every project page load); write only on change.
         if changed {
             settings = self
@@ -216,6 +227,9 @@ impl App {
                             settings.label_config = request.schema.clone();
                         }
                         settings.extra_params = extra_params;
+                        if label_studio.is_some() {
+                            settings.label_studio = label_studio;
+                        }
                     },
                     |_| Default::default(),
                 )
@@ -247,9 +261,13 @@ impl App {
             .and_then(|p| p.context)
             .map(|c| Value::Object(c).to_string());
         let started = std::time::Instant::now();
-        let store = call.store(&self.store);
         let outcome = model
-            .predict(store, &call.input(), &tasks, context.as_deref())
+            .predict(
+                call.env(self, &model),
+                &call.input(),
+                &tasks,
+                context.as_deref(),
+            )
             .await
             .and_then(|answer| {
                 let results = stamp_slots(&answer.value, tasks.len(), &call.version)?;
@@ -283,8 +301,10 @@ impl App {
         let settings = self.projects.get(&owner).await?;
         let raw_config = label_config.or(settings.label_config).unwrap_or_default();
         let config = LabelConfig::parse(&raw_config)?;
+        let label_studio = self.task_data.label_studio(settings.label_studio.as_ref());
         Ok(PreparedCall {
             version: model.version(settings.generation),
+            label_studio,
             owner,
             raw_config,
             config,
@@ -296,6 +316,7 @@ impl App {
 /// The owned inputs of one guest call; see [`App::prepare`].
 struct PreparedCall {
     owner: ProjectKey,
+    label_studio: Option<Arc<LabelStudio>>,
     raw_config: String,
     config: LabelConfig,
     version: String,
@@ -306,6 +327,23 @@ impl PreparedCall {
     /// A fresh transaction on the call's (model, project) slice of `backend`.
     fn store(&self, backend: &Arc<dyn ModelStore>) -> CallStore {
         CallStore::new(backend.clone(), self.owner.clone())
+    }
+
+    /// The call's store transaction and task-data view, within `model`'s limits (the
+    /// runtime sets the deadline when the call starts).
+    fn env(&self, app: &App, model: &LoadedModel) -> CallEnv {
+        CallEnv {
+            store: self.store(&app.store),
+            task_data: Some(TaskDataCall::new(
+                app.task_data.clone(),
+                self.label_studio.clone(),
+                model.grants.egress.clone(),
+                &self.owner,
+                model.limits.fetch_bytes,
+                model.limits.fetch_timeout,
+                std::time::Instant::now() + model.limits.predict_timeout,
+            )),
+        }
     }
 
     fn input(&self) -> CallInput<'_> {

@@ -232,7 +232,7 @@ impl App {
             .await?;
         let payload = job.payload.as_deref().unwrap_or("{}");
         let outcome = model
-            .fit(call.store(&self.store), &call.input(), &job.event, payload)
+            .fit(call.env(self, model), &call.input(), &job.event, payload)
             .await;
         self.metrics.record_fit(&job.model, outcome.is_ok());
         let CallOutcome {

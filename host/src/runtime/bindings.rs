@@ -12,6 +12,7 @@ wasmtime::component::bindgen!({
 
 pub use self::wasml::model::log::{Host as LogHost, Level as LogLevel};
 pub use self::wasml::model::store::Host as StoreHost;
+pub use self::wasml::model::task_data::{FetchError, Fetched as WitFetched, Host as TaskDataHost};
 pub use self::wasml::model::types::{
     Attribute, Conditional, ConditionalKind, Control, Host as TypesHost, Input, Label, LabelConfig,
     RegexVariable, StoreError,

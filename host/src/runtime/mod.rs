@@ -21,7 +21,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 pub use bindings::ModelInfo;
 pub use cache::CompileCache;
-pub use model::{CallError, CallInput, CallOutcome, FitResult, GuestError, LoadedModel};
+pub use model::{CallEnv, CallError, CallInput, CallOutcome, FitResult, GuestError, LoadedModel};
 pub use state::HostState;
 
 /// How often the epoch advances: a runaway guest is interrupted within one tick of its

@@ -11,6 +11,7 @@ use super::state::{CallLimiter, HostState, truncate};
 use crate::labelconfig::LabelConfig;
 use crate::limits::{Budget, CallLimits, Grants, INSTANCE_WAIT};
 use crate::store::CallStore;
+use crate::taskdata::TaskDataCall;
 
 /// A compiled, pre-linked component that has not been validated yet.
 pub struct Compiled {
@@ -86,6 +87,24 @@ pub struct FitResult {
     pub result: serde_json::Value,
     /// True when new trained state was committed.
     pub trained: bool,
+}
+
+/// What a call may reach besides its memory: its store transaction and, when the host serves
+/// task data, its view of it. A bare [`CallStore`] is a call without task data.
+pub struct CallEnv {
+    /// The (model, project) store transaction.
+    pub store: CallStore,
+    /// The call's task-data view; `None`: every fetch answers `unavailable`.
+    pub task_data: Option<TaskDataCall>,
+}
+
+impl From<CallStore> for CallEnv {
+    fn from(store: CallStore) -> Self {
+        Self {
+            store,
+            task_data: None,
+        }
+    }
 }
 
 /// A successful call's answer and its pending store writes, for the caller to commit
@@ -212,7 +231,7 @@ impl LoadedModel {
     /// Calls `predict`; returns one JSON slot per task.
     pub async fn predict(
         &self,
-        store: CallStore,
+        store: impl Into<CallEnv>,
         input: &CallInput<'_>,
         tasks: &[String],
         context: Option<&str>,
@@ -233,7 +252,7 @@ impl LoadedModel {
     /// Calls `fit` with a webhook event and its payload.
     pub async fn fit(
         &self,
-        store: CallStore,
+        store: impl Into<CallEnv>,
         input: &CallInput<'_>,
         event: &str,
         payload: &str,
@@ -283,7 +302,7 @@ impl LoadedModel {
     /// call itself, then the guest's output to the log and any failure classified.
     async fn run<R>(
         &self,
-        store: CallStore,
+        store: impl Into<CallEnv>,
         budget: Budget,
         call: impl AsyncFnOnce(&wit::ModelBindings, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<CallOutcome<R>, CallError> {
@@ -295,7 +314,7 @@ impl LoadedModel {
                 _ => return Err(CallError::Busy(self.limits.max_instances)),
             },
         };
-        let mut store = self.new_store(store, budget)?;
+        let mut store = self.new_store(store.into(), budget)?;
         let outcome = match self.pre.instantiate_async(&mut store).await {
             Ok(bindings) => call(&bindings, &mut store).await,
             Err(err) => Err(err),
@@ -314,7 +333,16 @@ impl LoadedModel {
         }
     }
 
-    fn new_store(&self, store: CallStore, budget: Budget) -> Result<Store<HostState>, CallError> {
+    fn new_store(&self, env: CallEnv, budget: Budget) -> Result<Store<HostState>, CallError> {
+        let CallEnv {
+            store,
+            mut task_data,
+        } = env;
+        if let Some(task_data) = &mut task_data {
+            // Fetches end with the call's budget: the guest does not run while the host
+            // fetches, so the epoch deadline alone would not stop a slow fetch.
+            task_data.set_deadline(Instant::now() + budget.time);
+        }
         let stdout = CapturedOutput::new(self.limits.output_bytes);
         let stderr = CapturedOutput::new(self.limits.output_bytes);
         // Grants nothing by default: no preopened directories, no environment, no arguments,
@@ -339,6 +367,7 @@ impl LoadedModel {
             stdout,
             stderr,
             log: LogBudget::new(self.limits.output_bytes),
+            task_data,
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);

@@ -4,9 +4,12 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::{LogHost, LogLevel, StoreError, StoreHost, TypesHost};
+use super::bindings::{
+    FetchError, LogHost, LogLevel, StoreError, StoreHost, TaskDataHost, TypesHost, WitFetched,
+};
 use super::output::{CapturedOutput, LogBudget};
 use crate::store::{CallStore, StoreFailure};
+use crate::taskdata::{FetchFailure, TaskDataCall};
 
 /// Everything a guest can reach during one call.
 pub struct HostState {
@@ -26,6 +29,8 @@ pub struct HostState {
     pub(crate) stderr: CapturedOutput,
     /// What the guest may still send through the `log` import in this call.
     pub(crate) log: LogBudget,
+    /// The call's view of task data (the `task-data` import); `None` outside requests.
+    pub(crate) task_data: Option<TaskDataCall>,
 }
 
 impl WasiView for HostState {
@@ -119,6 +124,41 @@ impl StoreHost for HostState {
 
     async fn list_keys(&mut self, prefix: String) -> Result<Vec<String>, StoreError> {
         Ok(self.store.list_keys(&prefix).await?)
+    }
+}
+
+impl From<FetchFailure> for FetchError {
+    fn from(failure: FetchFailure) -> Self {
+        match failure {
+            FetchFailure::NotAllowed(m) => Self::NotAllowed(m),
+            FetchFailure::NotFound(m) => Self::NotFound(m),
+            FetchFailure::Unauthorized(m) => Self::Unauthorized(m),
+            FetchFailure::TooLarge(m) => Self::TooLarge(m),
+            FetchFailure::Timeout(m) => Self::Timeout(m),
+            FetchFailure::Unavailable(m) => Self::Unavailable(m),
+            FetchFailure::InvalidUrl(m) => Self::InvalidUrl(m),
+        }
+    }
+}
+
+impl TaskDataHost for HostState {
+    async fn fetch(&mut self, url: String, task_id: Option<u64>) -> Result<WitFetched, FetchError> {
+        let Some(task_data) = &mut self.task_data else {
+            return Err(FetchError::Unavailable(
+                "task data is not available in this call".into(),
+            ));
+        };
+        match task_data.fetch(&url, task_id).await {
+            Ok(fetched) => Ok(WitFetched {
+                size: fetched.bytes.len() as u64,
+                bytes: fetched.bytes,
+                content_type: fetched.content_type,
+            }),
+            Err(failure) => {
+                tracing::info!(model = %self.model, task = ?task_id, "task data fetch failed: {failure}");
+                Err(failure.into())
+            }
+        }
     }
 }
 

@@ -9,7 +9,10 @@
 //! with the distinct rounds found).
 //!
 //! Hostile actions: `spin` (an infinite loop), `memory-bomb` (allocates until refused),
-//! `flood` (writes 8 MiB to stdout), `log-flood` (8 MiB through the `log` import), and `open-file`, `read-env`, `connect` (try to read
+//! `flood` (writes 8 MiB to stdout), `log-flood` (8 MiB through the `log` import), `fetch`
+//! (fetches each of the space-separated references in `data.url` through `task-data`, with
+//! the task's `id`, and answers one slot `{"result": [], "fetched": [{"size", "type", "text"}
+//! or {"error": "<kind>: <message>"}, ...]}`), and `open-file`, `read-env`, `connect` (try to read
 //! `data.path`, the environment variable `data.name`, or connect to `data.addr`; the
 //! prediction says `{"result": [], "got": "<what happened>"}`).
 //!
@@ -20,6 +23,7 @@
 
 wit_bindgen::generate!({ path: "../../../wit", world: "model" });
 
+use wasml::model::task_data::{self, FetchError};
 use wasml::model::{log, store};
 
 struct Misbehave;
@@ -43,6 +47,7 @@ fn action(tasks: &[String]) -> String {
         "memory-bomb",
         "flood",
         "log-flood",
+        "fetch",
         "open-file",
         "read-env",
         "connect",
@@ -109,6 +114,30 @@ impl Guest for Misbehave {
                     println!("{line}");
                 }
                 Ok(ok())
+            }
+            "fetch" => {
+                // `data.url`: one or more references separated by spaces, fetched in turn.
+                let task_id = between(&tasks[0], "\"id\":", ",").trim().parse::<u64>().ok();
+                let outcomes: Vec<String> = between(&tasks[0], "\"url\":\"", "\"")
+                    .split_whitespace()
+                    .map(|url| match task_data::fetch(url, task_id) {
+                        Ok(fetched) => format!(
+                            "{{\"size\":{},\"type\":{},\"text\":{}}}",
+                            fetched.size,
+                            fetched
+                                .content_type
+                                .map_or("null".to_owned(), |t| json_string(&t)),
+                            json_string(&String::from_utf8_lossy(
+                                &fetched.bytes[..fetched.bytes.len().min(200)]
+                            )),
+                        ),
+                        Err(err) => format!("{{\"error\":{}}}", json_string(&fetch_error(&err))),
+                    })
+                    .collect();
+                Ok(vec![format!(
+                    "{{\"result\": [], \"fetched\": [{}]}}",
+                    outcomes.join(",")
+                )])
             }
             "log-flood" => {
                 let line = "log flood ".repeat(100);
@@ -238,6 +267,35 @@ impl Guest for Misbehave {
 }
 
 /// The text between the first `start` and the following `end` (empty when absent).
+/// `text` as a JSON string literal.
+fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `<kind>: <message>` of a fetch error.
+fn fetch_error(err: &FetchError) -> String {
+    let (kind, message) = match err {
+        FetchError::NotAllowed(m) => ("not-allowed", m),
+        FetchError::NotFound(m) => ("not-found", m),
+        FetchError::Unauthorized(m) => ("unauthorized", m),
+        FetchError::TooLarge(m) => ("too-large", m),
+        FetchError::Timeout(m) => ("timeout", m),
+        FetchError::Unavailable(m) => ("unavailable", m),
+        FetchError::InvalidUrl(m) => ("invalid-url", m),
+    };
+    format!("{kind}: {message}")
+}
+
 fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
     let Some(from) = text.find(start).map(|i| i + start.len()) else {
         return "";
