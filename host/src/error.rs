@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::labelconfig::LabelConfigError;
 use crate::runtime::{CallError, GuestError};
 use crate::store::StoreFailure;
+use crate::taskdata::FetchFailure;
 
 /// The JSON body of every error answer, and of a failed training job's record:
 /// `{"status", "error", "detail"}` (the reference backend's `status` and `detail`), plus
@@ -115,6 +116,21 @@ pub enum ApiError {
     /// Missing or wrong credentials.
     #[error("authentication required")]
     Unauthorized,
+    /// A task's data behind a URL could not be fetched for the model (a `valueType="url"`
+    /// text the host preloads).
+    #[error("task {} data.{key} = {url}: {failure}", task.map_or_else(|| "(no id)".to_owned(), |t| t.to_string()))]
+    TaskData {
+        /// The model's name.
+        model: String,
+        /// The task's id, when it has one.
+        task: Option<u64>,
+        /// The data key.
+        key: String,
+        /// The reference as it appears in the task.
+        url: String,
+        /// Why it failed.
+        failure: FetchFailure,
+    },
     /// The store failed (the backend is unreachable, a value is over a limit, a lock was
     /// lost).
     #[error("{0}")]
@@ -148,6 +164,16 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::TaskData { failure, .. } => match failure {
+                FetchFailure::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+                FetchFailure::Unavailable(_) | FetchFailure::Unauthorized(_) => {
+                    StatusCode::BAD_GATEWAY
+                }
+                FetchFailure::NotAllowed(_)
+                | FetchFailure::NotFound(_)
+                | FetchFailure::TooLarge(_)
+                | FetchFailure::InvalidUrl(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            },
             Self::Store(StoreFailure::Unavailable(_) | StoreFailure::LockLost(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -210,6 +236,7 @@ impl ApiError {
             Self::ModelUnavailable { .. } => "model unavailable",
             Self::BodiesOverBudget(_) => "busy",
             Self::Unauthorized => "unauthorized",
+            Self::TaskData { .. } => "task data",
             Self::Store(StoreFailure::Unavailable(_) | StoreFailure::LockLost(_)) => {
                 "store unavailable"
             }
@@ -251,7 +278,9 @@ impl ApiError {
             (false, _) => self.to_string(),
         };
         let model = match self {
-            Self::Model { model, .. } | Self::ModelUnavailable { model, .. } => Some(model),
+            Self::Model { model, .. }
+            | Self::ModelUnavailable { model, .. }
+            | Self::TaskData { model, .. } => Some(model),
             Self::UnknownModel { name, .. } => Some(name),
             _ => None,
         };

@@ -392,3 +392,170 @@ fn local_files_are_read_from_their_root_and_never_outside_it() {
         "local files never went to Label Studio"
     );
 }
+
+/// A Label Studio serving uploaded text files (`/data/upload/3/<name>`) to the legacy token.
+fn text_files(files: &[(&str, &str)]) -> FakeServer {
+    let files: Vec<(String, String)> = files
+        .iter()
+        .map(|(n, t)| (format!("/data/upload/3/{n}"), (*t).to_owned()))
+        .collect();
+    FakeServer::start(move |seen: &Seen| {
+        if seen.authorization.as_deref() != Some(&format!("Token {LEGACY}")) {
+            return Answer::new(401, "application/json", "{}");
+        }
+        match files.iter().find(|(path, _)| *path == seen.target) {
+            Some((_, text)) => Answer::new(200, "text/plain; charset=utf-8", text.as_bytes()),
+            None => Answer::new(404, "application/json", "{}"),
+        }
+    })
+}
+
+#[test]
+fn texts_behind_urls_reach_unchanged_models_in_every_language_as_text() {
+    const NER: &str = r#"<View><Labels name="label" toName="text"><Label value="ORG"/></Labels><Text name="text" value="$text" valueType="url"/></View>"#;
+    const INLINE: &str = r#"<View><Labels name="label" toName="text"><Label value="ORG"/></Labels><Text name="text" value="$text"/></View>"#;
+    let text = "Apple bought Apple Inc. — 🍎 Apple";
+    let ls = text_files(&[("doc.txt", text)]);
+    let builds = ["", "-python", "-js", "-c"];
+    let mut builder = HostBuilder::new(BIN);
+    for suffix in builds {
+        builder = builder.example(&format!("substring-matching{suffix}"));
+    }
+    let host = builder.start();
+    host.wait_ready();
+    let span = json!({"id": "s1", "from_name": "label", "to_name": "text", "type": "labels",
+                      "value": {"start": 0, "end": 5, "text": "Apple", "labels": ["ORG"]}});
+    let body = |config: &str, value: &str| {
+        json!({"project": "3.1700000000", "label_config": config,
+               "tasks": [{"id": 1, "data": {"text": value}}],
+               "params": {"context": {"result": [span.clone()]}}})
+    };
+    let mut first_regions = None;
+    for suffix in builds {
+        let model = format!("substring-matching{suffix}");
+        setup_model(&host, &model, &ls.url(""));
+        let from_url = host.post_json(
+            &format!("/models/{model}/predict"),
+            &body(NER, "/data/upload/3/doc.txt"),
+        );
+        assert_eq!(from_url.status, 200, "{model}: {}", from_url.raw);
+        let inline = host.post_json(&format!("/models/{model}/predict"), &body(INLINE, text));
+        assert_eq!(
+            from_url.body["results"], inline.body["results"],
+            "{model}: a text behind a URL predicts as the text itself"
+        );
+        // Alike in every language (only the versions differ by build).
+        let regions = numbers_as_f64(&from_url.body["results"][0]["result"]);
+        assert_eq!(
+            regions.as_array().map(Vec::len),
+            Some(3),
+            "{}",
+            from_url.raw
+        );
+        assert_eq!(
+            first_regions.get_or_insert_with(|| regions.clone()),
+            &regions,
+            "{model} differs from the Rust build"
+        );
+    }
+    // A text that cannot be fetched: a clear error naming the task and the URL, not a guess.
+    let missing = host.post_json(
+        "/models/substring-matching/predict",
+        &body(NER, "/data/upload/3/gone.txt"),
+    );
+    assert_eq!(missing.status, 422, "{}", missing.raw);
+    assert_eq!(missing.body["error"], "task data");
+    let detail = missing.body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("task 1") && detail.contains("/data/upload/3/gone.txt"),
+        "{detail}"
+    );
+    assert!(!missing.raw.contains(LEGACY));
+}
+
+/// `value` with every number a double: JavaScript answers `1` where Rust answers `1.0`, which
+/// Label Studio reads alike.
+fn numbers_as_f64(value: &Value) -> Value {
+    match value {
+        Value::Number(n) => json!(n.as_f64()),
+        Value::Array(items) => Value::Array(items.iter().map(numbers_as_f64).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), numbers_as_f64(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn setup_model(host: &Host, model: &str, label_studio: &str) {
+    let reply = host.post_json(
+        &format!("/models/{model}/setup"),
+        &json!({"project": "3.1700000000", "schema": "<View/>",
+                "hostname": label_studio, "access_token": LEGACY}),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+}
+
+#[test]
+fn a_text_classifier_learns_from_and_predicts_texts_behind_urls() {
+    const CONFIG: &str = r#"<View><Text name="text" value="$text" valueType="url"/><Choices name="label" toName="text" choice="single"><Choice value="Sports"/><Choice value="Food"/></Choices></View>"#;
+    let ls = text_files(&[
+        (
+            "s1.txt",
+            "the team won the football match in the final minute",
+        ),
+        (
+            "s2.txt",
+            "a great goal and the players celebrated the match",
+        ),
+        (
+            "f1.txt",
+            "the soup was delicious with fresh bread and butter",
+        ),
+        (
+            "f2.txt",
+            "we baked bread and cooked a tasty soup for dinner",
+        ),
+        ("q1.txt", "the players scored a goal in the match"),
+        ("q2.txt", "fresh bread with a bowl of soup"),
+    ]);
+    let host = HostBuilder::new(BIN).example("text-classifier").start();
+    host.wait_ready();
+    setup_model(&host, "text-classifier", &ls.url(""));
+    for (id, (file, label)) in [
+        ("s1.txt", "Sports"),
+        ("f1.txt", "Food"),
+        ("s2.txt", "Sports"),
+        ("f2.txt", "Food"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let event = json!({
+            "action": "ANNOTATION_CREATED",
+            "project": {"id": 3, "label_config": CONFIG},
+            "annotation": {"id": id, "task": id, "result": [{"from_name": "label", "to_name": "text",
+                "type": "choices", "value": {"choices": [label]}}]},
+            "task": {"id": id, "project": 3, "data": {"text": format!("/data/upload/3/{file}")}},
+        });
+        let reply = host.post_json("/models/text-classifier/webhook", &event);
+        assert!(matches!(reply.status, 201 | 202), "{}", reply.raw);
+        let job = host.finished_job(reply.body["job_url"].as_str().expect("job_url"));
+        assert_eq!(job["state"], "done", "{job}");
+    }
+    let reply = host.post_json(
+        "/models/text-classifier/predict",
+        &json!({"project": "3.1700000000", "label_config": CONFIG, "tasks": [
+            {"id": 10, "data": {"text": "/data/upload/3/q1.txt"}},
+            {"id": 11, "data": {"text": "/data/upload/3/q2.txt"}}]}),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    let chosen: Vec<&Value> = reply.body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|slot| &slot["result"][0]["value"]["choices"][0])
+        .collect();
+    assert_eq!(chosen, [&json!("Sports"), &json!("Food")], "{}", reply.raw);
+}

@@ -98,6 +98,9 @@ pub(super) fn model_summary(name: &str, entry: &ModelEntry) -> Value {
                 "output_kib": limits.output_bytes >> 10,
                 "predict_fuel": limits.predict_fuel,
                 "fit_fuel": limits.fit_fuel,
+                "fetch_mib": limits.fetch_bytes >> 20,
+                "fetch_timeout_secs": limits.fetch_timeout.as_secs_f64(),
+                "fetch_origins": model.grants.egress.origins(),
             }),
         );
         obj.insert(

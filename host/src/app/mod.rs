@@ -1,6 +1,7 @@
 //! The application: the protocol endpoints, on top of the registry, runtime and store.
 
 mod answers;
+mod preload;
 mod training;
 
 use std::sync::Arc;
@@ -106,6 +107,7 @@ impl App {
             "default_model": self.default_model_name(),
             "pooling_allocator": self.runtime.pooling,
             "store": self.store.describe(),
+            "task_data": self.task_data.describe(),
         }))
     }
 
@@ -251,10 +253,17 @@ impl App {
         };
         let model = self.ready(name)?;
         let call = self.prepare(&model, project, request.label_config).await?;
-        let tasks: Vec<String> = request
-            .tasks
-            .iter()
-            .map(|task| Value::Object(task.clone()).to_string())
+        let mut env = call.env(self, &model);
+        let mut tasks = request.tasks;
+        let url_keys = preload::url_content_keys(&call.config);
+        if let (false, Some(fetch)) = (url_keys.is_empty(), env.task_data.as_mut()) {
+            for task in &mut tasks {
+                preload::preload_task(name, task, &url_keys, fetch).await?;
+            }
+        }
+        let tasks: Vec<String> = tasks
+            .into_iter()
+            .map(|task| Value::Object(task).to_string())
             .collect();
         let context = request
             .params
@@ -262,12 +271,7 @@ impl App {
             .map(|c| Value::Object(c).to_string());
         let started = std::time::Instant::now();
         let outcome = model
-            .predict(
-                call.env(self, &model),
-                &call.input(),
-                &tasks,
-                context.as_deref(),
-            )
+            .predict(env, &call.input(), &tasks, context.as_deref())
             .await
             .and_then(|answer| {
                 let results = stamp_slots(&answer.value, tasks.len(), &call.version)?;

@@ -230,10 +230,14 @@ impl App {
         let call = self
             .prepare(model, job.project.clone(), job.label_config.clone())
             .await?;
-        let payload = job.payload.as_deref().unwrap_or("{}");
-        let outcome = model
-            .fit(call.env(self, model), &call.input(), &job.event, payload)
-            .await;
+        let mut env = call.env(self, model);
+        let mut payload = job.payload.clone().unwrap_or_else(|| "{}".into());
+        let url_keys = super::preload::url_content_keys(&call.config);
+        if let (false, Some(fetch)) = (url_keys.is_empty(), env.task_data.as_mut()) {
+            payload =
+                super::preload::preload_payload(&job.model, &payload, &url_keys, fetch).await?;
+        }
+        let outcome = model.fit(env, &call.input(), &job.event, &payload).await;
         self.metrics.record_fit(&job.model, outcome.is_ok());
         let CallOutcome {
             value: fit, store, ..

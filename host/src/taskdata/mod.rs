@@ -129,6 +129,17 @@ impl TaskData {
         })
     }
 
+    /// What `GET /models` shows: the configured Label Studio (never a token), whether local
+    /// files are read from a root, and the cache's counters.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "label_studio_url": self.fixed_url,
+            "label_studio_api_key_set": self.fixed_key.is_some(),
+            "local_files_root": self.local_root.is_some(),
+            "cache": self.cache_stats(),
+        })
+    }
+
     /// The cache's counters, when there is a cache.
     pub fn cache_stats(&self) -> Option<CacheStats> {
         self.cache.as_ref().map(FetchCache::stats)

@@ -79,6 +79,8 @@ impl Grant {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EgressPolicy {
     grants: Vec<Grant>,
+    /// The entries as the manifest wrote them, for `GET /models`.
+    listed: Vec<String>,
 }
 
 impl EgressPolicy {
@@ -89,7 +91,15 @@ impl EgressPolicy {
             .iter()
             .map(|o| Grant::parse(o))
             .collect::<Result<_, _>>()?;
-        Ok(Self { grants })
+        Ok(Self {
+            grants,
+            listed: origins.to_vec(),
+        })
+    }
+
+    /// The granted origins, as the manifest wrote them.
+    pub fn origins(&self) -> &[String] {
+        &self.listed
     }
 
     /// True when `origin` is granted.
