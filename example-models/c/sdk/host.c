@@ -1,5 +1,5 @@
 /*
- * The host's imports: the key/value store (with JSON helpers) and the log.
+ * The host's imports: the key/value store (with JSON helpers), the log and task data.
  *
  * The generated import functions borrow their arguments and hand their results to the
  * caller (allocated with cabi_realloc, i.e. malloc). The wrappers copy results into plain C
@@ -163,4 +163,53 @@ void wasml_log(wasml_log_level level, const char *format, ...) {
     /* wasml_log_level lists the host's levels in the WIT order. */
     wasml_model_log_log((wasml_model_log_level_t)level, &m);
     free(message);
+}
+
+/* The name of a fetch error's case, as the WIT spells it. */
+static const char *fetch_kind(uint8_t tag) {
+    switch (tag) {
+    case WASML_MODEL_TASK_DATA_FETCH_ERROR_NOT_ALLOWED:
+        return "not-allowed";
+    case WASML_MODEL_TASK_DATA_FETCH_ERROR_NOT_FOUND:
+        return "not-found";
+    case WASML_MODEL_TASK_DATA_FETCH_ERROR_UNAUTHORIZED:
+        return "unauthorized";
+    case WASML_MODEL_TASK_DATA_FETCH_ERROR_TOO_LARGE:
+        return "too-large";
+    case WASML_MODEL_TASK_DATA_FETCH_ERROR_TIMEOUT:
+        return "timeout";
+    case WASML_MODEL_TASK_DATA_FETCH_ERROR_INVALID_URL:
+        return "invalid-url";
+    default:
+        return "unavailable";
+    }
+}
+
+wasml_status wasml_fetch(const char *reference, int64_t task_id, wasml_fetched *out) {
+    model_string_t url = borrow(reference);
+    uint64_t id = (uint64_t)task_id;
+    wasml_model_task_data_fetched_t got;
+    wasml_model_task_data_fetch_error_t err;
+    *out = (wasml_fetched){0};
+    if (!wasml_model_task_data_fetch(&url, task_id < 0 ? NULL : &id, &got, &err)) {
+        /* Every case carries its message in the same place of the union. */
+        wasml_status status =
+            wasml_fail(WASML_INVALID_INPUT, "%s: %.*s", fetch_kind(err.tag),
+                       (int)err.val.unavailable.len, (const char *)err.val.unavailable.ptr);
+        wasml_model_task_data_fetch_error_free(&err);
+        return status;
+    }
+    out->bytes = copy_bytes(got.bytes.ptr, got.bytes.len);
+    out->len = got.bytes.len;
+    out->content_type = got.content_type.is_some
+                            ? copy_bytes(got.content_type.val.ptr, got.content_type.val.len)
+                            : NULL;
+    wasml_model_task_data_fetched_free(&got);
+    return WASML_OK;
+}
+
+void wasml_fetched_free(wasml_fetched *fetched) {
+    free(fetched->bytes);
+    free(fetched->content_type);
+    *fetched = (wasml_fetched){0};
 }

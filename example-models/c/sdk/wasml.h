@@ -312,6 +312,27 @@ wasml_status wasml_store_get_json(const char *key, cJSON **value);
 /* Stores `value` as compact JSON text under `key`. */
 wasml_status wasml_store_set_json(const char *key, const cJSON *value);
 
+/* ---- Task data: the bytes a task's data points to ----------------------------------------- */
+/* The host resolves uploads, local files, cloud URIs (presigned per task) and granted URLs as
+ * Label Studio's SDK does, enforces the model's egress policy and budgets, and caches. A
+ * failure comes back as WASML_INVALID_INPUT with wasml_error_message set to
+ * "<kind>: <what to fix>" (kinds: not-allowed, not-found, unauthorized, too-large, timeout,
+ * unavailable, invalid-url), so a model can return it as it is. */
+
+/* What a fetch received; free it with wasml_fetched_free. */
+typedef struct wasml_fetched {
+    char *bytes;        /* the body (NUL-terminated for convenience; `len` excludes the NUL) */
+    size_t len;
+    char *content_type; /* NULL when the server sent none */
+} wasml_fetched;
+
+/* Fetches `reference` as it appears in a task; `task_id` < 0 when the task has none (cloud
+ * storage URIs need it). */
+wasml_status wasml_fetch(const char *reference, int64_t task_id, wasml_fetched *out);
+
+/* Frees what wasml_fetch returned (and leaves it empty). */
+void wasml_fetched_free(wasml_fetched *fetched);
+
 /* ---- Logging into the host's log, tagged with the model's name -------------------------- */
 
 /* Log levels of the host's log. */

@@ -6,6 +6,7 @@
 // bundles this folder's modules into the component along with it.
 
 export { Control, Label, LabelConfig } from './config.js';
+export { FetchError, fetch, fetchTask } from './data.js';
 export { ModelError, internal, invalidInput, unsupportedConfig } from './errors.js';
 export { Event, EventKind, trained, unchanged } from './event.js';
 export * as log from './log.js';

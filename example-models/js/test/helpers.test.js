@@ -3,14 +3,16 @@
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 
-import { memory } from './host-mock.js';
+import { fetches, memory, served } from './host-mock.js';
 import {
   LabelConfig,
   ModelError,
   Region,
   choicesRegion,
   compareCodePoints,
+  FetchError,
   defineModel,
+  fetchTask,
   findAllUtf16,
   invalidInput,
   labelsSpan,
@@ -112,4 +114,19 @@ test('defineModel maps errors to WIT variants', () => {
   assert.equal(payload(['{"data": {}']).tag, 'invalid-input');
   assert.equal(payload(['{}'], '{"result": [{"from_name": "x"}]}').tag, 'invalid-input');
   assert.deepEqual(model.fit(request, 'START_TRAINING', '{}'), { result: 'null', trained: false });
+});
+
+test('fetching what a task points to', () => {
+  served.set('/data/upload/3/cat.png', { bytes: new Uint8Array([1, 2]), contentType: 'image/png' });
+  const task = { id: 7, data: { image: '/data/upload/3/cat.png', n: 1 } };
+  const got = fetchTask(task, 'image');
+  assert.deepEqual([...got.bytes], [1, 2]);
+  assert.equal(got.contentType, 'image/png');
+  assert.deepEqual(fetches.at(-1), ['/data/upload/3/cat.png', 7n]);
+  assert.throws(() => fetchTask(task, 'n'), (e) => e instanceof FetchError && e.reason === 'invalid-url');
+  assert.throws(
+    () => fetchTask({ data: { image: '/data/upload/3/dog.png' } }, 'image'),
+    (e) => e instanceof FetchError && e.reason === 'not-found' && e.payload.tag === 'invalid-input',
+  );
+  assert.equal(fetches.at(-1)[1], undefined, 'no id, no task id');
 });

@@ -48,3 +48,21 @@ export function listKeys(prefix) {
 export function log(level, message) {
   logged.push([level, message]);
 }
+
+/** What `fetch` answers: reference to `{ bytes, contentType }`. Tests fill it. */
+export const served = new Map();
+
+/** Every `fetch` call, as `[reference, taskId]`. */
+export const fetches = [];
+
+/** Like the host's `fetch`: what `served` holds, else a `not-found` error. */
+export function fetch(reference, taskId) {
+  fetches.push([reference, taskId]);
+  const got = served.get(reference);
+  if (got === undefined) {
+    const error = new Error('not found');
+    error.payload = { tag: 'not-found', val: `${reference}: nothing there (404)` };
+    throw error;
+  }
+  return { bytes: got.bytes, contentType: got.contentType, size: BigInt(got.bytes.length) };
+}

@@ -17,14 +17,14 @@ the ``WitWorld`` class componentize-py exports::
 Tasks, the interactive context and webhook payloads arrive decoded (plain dicts wrapped in
 small classes); predictions are returned as :class:`Prediction` objects or dicts. Errors are
 raised as :class:`InvalidInput`, :class:`UnsupportedConfig` or any other exception (which the
-host reports as an internal model error).
+host reports as an internal model error). :mod:`wasml.data` fetches what tasks point to.
 """
 
 from .errors import InvalidInput, ModelError, UnsupportedConfig
 from .labelconfig import Control, LabelConfig
 from .model import Call, Context, Event, Fit, Model, Task, export
 from .regions import Prediction, Region
-from . import log, store, text
+from . import data, log, store, text
 
 __all__ = [
     "Call",
@@ -40,6 +40,7 @@ __all__ = [
     "Region",
     "Task",
     "UnsupportedConfig",
+    "data",
     "export",
     "log",
     "store",
