@@ -253,7 +253,7 @@ impl App {
         };
         let model = self.ready(name)?;
         let call = self.prepare(&model, project, request.label_config).await?;
-        let mut env = call.env(self, &model);
+        let mut env = call.env(self, &model, model.limits.predict_timeout);
         let mut tasks = request.tasks;
         let url_keys = preload::url_content_keys(&call.config);
         if let (false, Some(fetch)) = (url_keys.is_empty(), env.task_data.as_mut()) {
@@ -333,9 +333,10 @@ impl PreparedCall {
         CallStore::new(backend.clone(), self.owner.clone())
     }
 
-    /// The call's store transaction and task-data view, within `model`'s limits (the
-    /// runtime sets the deadline when the call starts).
-    fn env(&self, app: &App, model: &LoadedModel) -> CallEnv {
+    /// The call's store transaction and task-data view, within `model`'s limits; fetches
+    /// before the call (preloading texts behind URLs) end within `budget`, and the runtime
+    /// sets the call's own deadline when it starts.
+    fn env(&self, app: &App, model: &LoadedModel, budget: std::time::Duration) -> CallEnv {
         CallEnv {
             store: self.store(&app.store),
             task_data: Some(TaskDataCall::new(
@@ -345,7 +346,7 @@ impl PreparedCall {
                 &self.owner,
                 model.limits.fetch_bytes,
                 model.limits.fetch_timeout,
-                std::time::Instant::now() + model.limits.predict_timeout,
+                std::time::Instant::now() + budget,
             )),
         }
     }

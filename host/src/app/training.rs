@@ -230,7 +230,7 @@ impl App {
         let call = self
             .prepare(model, job.project.clone(), job.label_config.clone())
             .await?;
-        let mut env = call.env(self, model);
+        let mut env = call.env(self, model, model.limits.fit_timeout);
         let mut payload = job.payload.clone().unwrap_or_else(|| "{}".into());
         let url_keys = super::preload::url_content_keys(&call.config);
         if let (false, Some(fetch)) = (url_keys.is_empty(), env.task_data.as_mut()) {
