@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use wasml_tests::fake_http::{Answer, FakeServer, Seen};
-use wasml_tests::{Host, HostBuilder, MISBEHAVE};
+use wasml_tests::{Host, HostBuilder, MISBEHAVE, SHARED_COMPILE_CACHE};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wasml-host-under-test");
 const LEGACY: &str = "legacy-token-1234";
@@ -381,6 +381,10 @@ fn local_files_are_read_from_their_root_and_never_outside_it() {
         ],
     );
     assert_eq!(got[0]["text"], "from the root", "{got:?}");
+    assert_eq!(
+        got[0]["type"], "text/plain",
+        "a type from the extension: {got:?}"
+    );
     assert_eq!(got[1]["text"], "from the root", "{got:?}");
     for refused in &got[2..] {
         assert!(error_of(refused).starts_with("not-allowed"), "{got:?}");
@@ -417,12 +421,14 @@ fn texts_behind_urls_reach_unchanged_models_in_every_language_as_text() {
     let text = "Apple bought Apple Inc. — 🍎 Apple";
     let ls = text_files(&[("doc.txt", text)]);
     let builds = ["", "-python", "-js", "-c"];
-    let mut builder = HostBuilder::new(BIN);
+    // The large Python and JavaScript components compile once per test build, into a cache
+    // shared with the other tests that serve them.
+    let mut builder = HostBuilder::new(BIN).cache_dir(std::path::Path::new(SHARED_COMPILE_CACHE));
     for suffix in builds {
         builder = builder.example(&format!("substring-matching{suffix}"));
     }
     let host = builder.start();
-    host.wait_ready();
+    host.wait_ready_within(Duration::from_secs(900));
     let span = json!({"id": "s1", "from_name": "label", "to_name": "text", "type": "labels",
                       "value": {"start": 0, "end": 5, "text": "Apple", "labels": ["ORG"]}});
     let body = |config: &str, value: &str| {
@@ -519,6 +525,8 @@ fn a_text_classifier_learns_from_and_predicts_texts_behind_urls() {
         ),
         ("q1.txt", "the players scored a goal in the match"),
         ("q2.txt", "fresh bread with a bowl of soup"),
+        ("b1.txt", "the final whistle and the match was won"),
+        ("b2.txt", "butter on warm bread"),
     ]);
     let host = HostBuilder::new(BIN).example("text-classifier").start();
     host.wait_ready();
@@ -544,6 +552,30 @@ fn a_text_classifier_learns_from_and_predicts_texts_behind_urls() {
         let job = host.finished_job(reply.body["job_url"].as_str().expect("job_url"));
         assert_eq!(job["state"], "done", "{job}");
     }
+    // A bulk event ("Create Annotations From Predictions"): its tasks come as a list.
+    let choice = |label: &str| {
+        json!([{"from_name": "label", "to_name": "text", "type": "choices",
+                "value": {"choices": [label]}}])
+    };
+    let bulk = json!({
+        "action": "ANNOTATIONS_CREATED",
+        "project": {"id": 3, "label_config": CONFIG},
+        "annotation": [{"id": 20, "task": 20, "result": choice("Sports")},
+                       {"id": 21, "task": 21, "result": choice("Food")}],
+        "task": [{"id": 20, "project": 3, "data": {"text": "/data/upload/3/b1.txt"}},
+                 {"id": 21, "project": 3, "data": {"text": "/data/upload/3/b2.txt"}}],
+    });
+    let reply = host.post_json("/models/text-classifier/webhook", &bulk);
+    assert!(matches!(reply.status, 201 | 202), "{}", reply.raw);
+    let job = host.finished_job(reply.body["job_url"].as_str().expect("job_url"));
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!(job["result"]["added"], 2, "{job}");
+    assert!(
+        ls.seen()
+            .iter()
+            .any(|s| s.target == "/data/upload/3/b2.txt"),
+        "the bulk event's texts were fetched"
+    );
     let reply = host.post_json(
         "/models/text-classifier/predict",
         &json!({"project": "3.1700000000", "label_config": CONFIG, "tasks": [

@@ -67,7 +67,9 @@ pub(super) async fn preload_task(
     Ok(())
 }
 
-/// [`preload_task`] for the task a webhook payload carries (`task.data`), as JSON text.
+/// [`preload_task`] for the tasks a webhook payload carries, as JSON text: `task` is one
+/// task for single annotation events and a list of them for bulk ones
+/// (`ANNOTATIONS_CREATED`).
 pub(super) async fn preload_payload(
     model: &str,
     payload: &str,
@@ -77,11 +79,45 @@ pub(super) async fn preload_payload(
     let Ok(Value::Object(mut body)) = serde_json::from_str::<Value>(payload) else {
         return Ok(payload.to_owned());
     };
-    let Some(Value::Object(task)) = body.get_mut("task") else {
+    // Tasks sit under `task` (one, or a list for bulk events), and may be embedded in the
+    // annotations of a bulk event (`annotation: [{"task": {...}}]`).
+    let mut tasks: Vec<&mut Map<String, Value>> = Vec::new();
+    let (task, annotations) = split_tasks_and_annotations(&mut body);
+    match task {
+        Some(Value::Object(task)) => tasks.push(task),
+        Some(Value::Array(list)) => tasks.extend(list.iter_mut().filter_map(Value::as_object_mut)),
+        _ => {}
+    }
+    if let Some(Value::Array(list)) = annotations {
+        tasks.extend(
+            list.iter_mut()
+                .filter_map(|a| a.get_mut("task"))
+                .filter_map(Value::as_object_mut),
+        );
+    }
+    if tasks.is_empty() {
         return Ok(payload.to_owned());
-    };
-    preload_task(model, task, keys, fetch).await?;
+    }
+    for task in tasks {
+        preload_task(model, task, keys, fetch).await?;
+    }
     Ok(Value::Object(body).to_string())
+}
+
+/// The `task` and `annotation` fields of a webhook body, borrowed apart.
+fn split_tasks_and_annotations(
+    body: &mut Map<String, Value>,
+) -> (Option<&mut Value>, Option<&mut Value>) {
+    let mut task = None;
+    let mut annotation = None;
+    for (key, value) in body.iter_mut() {
+        match key.as_str() {
+            "task" => task = Some(value),
+            "annotation" => annotation = Some(value),
+            _ => {}
+        }
+    }
+    (task, annotation)
 }
 
 #[cfg(test)]

@@ -525,6 +525,30 @@ async fn read_local(
         .map_err(|e| FetchFailure::Unavailable(format!("{shown}: {e}")))?;
     Ok(Fetched {
         bytes,
-        content_type: None,
+        content_type: content_type_of(path).map(str::to_owned),
+    })
+}
+
+/// The content type a file's extension usually means, for files read from disk (a server
+/// would have sent one).
+fn content_type_of(path: &std::path::Path) -> Option<&'static str> {
+    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "txt" => "text/plain",
+        "json" => "application/json",
+        "html" | "htm" => "text/html",
+        "csv" => "text/csv",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        "tif" | "tiff" => "image/tiff",
+        "wav" => "audio/wav",
+        "mp3" => "audio/mpeg",
+        "flac" => "audio/flac",
+        "ogg" => "audio/ogg",
+        "pdf" => "application/pdf",
+        _ => return None,
     })
 }
