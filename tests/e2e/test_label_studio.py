@@ -38,6 +38,19 @@ CHOICES_CONFIG = """<View>
   </Choices>
 </View>"""
 
+# The same classification, over texts that are files: Label Studio shows the file the task's
+# value points to, and the model gets the text because the host fetches it.
+URL_CHOICES_CONFIG = """<View>
+  <Text name="text" value="$text" valueType="url"/>
+  <Choices name="sentiment" toName="text" choice="single">
+    <Choice value="Positive"/>
+    <Choice value="Negative"/>
+  </Choices>
+</View>"""
+
+# Label Studio's local files document root (LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT).
+LOCAL_FILES = os.environ.get("E2E_LOCAL_FILES", "")
+
 NER_CONFIG = """<View>
   <Labels name="label" toName="text">
     <Label value="ORG"/>
@@ -273,6 +286,11 @@ def shape(body):
 
 def host_models():
     return {model["name"]: model for model in HOST.get("/models")["models"]}
+
+
+def host_models_listing():
+    """The host's whole `GET /models` answer."""
+    return HOST.get("/models")
 
 
 def host_jobs(model, project):
@@ -629,6 +647,65 @@ class LabelStudioEndToEnd(unittest.TestCase):
             f"the model answered {job['result']} (trained={job['trained']})",
         )
         self.assertEqual(job["result"]["documents"], len(training) + len(fresh), job)
+
+    def test_4_texts_in_local_storage(self):
+        """tasks whose texts are files in Label Studio's local storage: the host fetches them with the /setup token (text-classifier)"""
+        self.assertTrue(LOCAL_FILES and os.path.isdir(LOCAL_FILES), "tests/e2e/run sets E2E_LOCAL_FILES")
+        folder = os.path.join(LOCAL_FILES, "reviews")
+        os.makedirs(folder, exist_ok=True)
+        texts = {
+            "p1.txt": ("I love this phone, the screen is wonderful and the battery is great", "Positive"),
+            "p2.txt": ("Wonderful service and friendly staff, I love it", "Positive"),
+            "n1.txt": ("Terrible product, it broke after one day, awful", "Negative"),
+            "n2.txt": ("Awful customer service, rude staff, a terrible experience", "Negative"),
+        }
+        for name, (text, _) in texts.items():
+            with open(os.path.join(folder, name), "w", encoding="utf-8") as file:
+                file.write(text)
+        project = create_project("e2e texts in local storage", URL_CHOICES_CONFIG)
+        connect_model(self, project, "text-classifier")
+        # Settings -> Cloud Storage -> Add Source Storage -> Local files, "treat every file as a
+        # source file" (blob URLs), then Sync: one task per file, its value a local-files URL.
+        storage = LS.post(
+            "/api/storages/localfiles",
+            json={"project": project, "path": folder, "title": "reviews", "use_blob_urls": True,
+                  "regex_filter": ".*txt"},
+        )
+        LS.post(f"/api/storages/localfiles/{storage['id']}/sync")
+        tasks = poll(
+            "Label Studio to create one task per file",
+            lambda: (
+                len(answer := LS.get(f"/api/tasks?project={project}&page_size=100")["tasks"]) == len(texts),
+                answer,
+            ),
+        )
+        refs = {task["id"]: task["data"]["text"] for task in tasks}
+        step(f"local storage synced: {refs}")
+        # Label Studio writes its HOST in front when it has one (http://<LS>/data/local-files/...):
+        # an http URL of Label Studio's origin, which the host fetches with the token.
+        for ref in refs.values():
+            self.assertIn("/data/local-files/?d=reviews/", ref)
+        labels = {tid: texts[os.path.basename(ref.split("?d=", 1)[1])][1] for tid, ref in refs.items()}
+
+        # Each annotation's fit reads the text behind its task's URL.
+        job = None
+        for task, label in labels.items():
+            since = last_job_id("text-classifier", project)
+            annotation = annotate(project, task, label)
+            job = wait_for_job(self, "text-classifier", project, since, "ANNOTATION_CREATED", annotation)
+            self.assertEqual(job["state"], "done", job)
+            self.assertEqual(job["result"]["added"], 1, job)
+        step(f"trained on {len(labels)} files: {job['result']}")
+
+        retrieve_predictions(project)
+        stored = by_task(predictions(project))
+        for task, label in labels.items():
+            latest = [p for p in stored.get(task, []) if p["model_version"] == job["model_version"]]
+            self.assertEqual(len(latest), 1, f"task {task}: {stored.get(task)}")
+            self.assertEqual(latest[0]["result"][0]["value"]["choices"], [label], latest)
+        cache = host_models_listing()["task_data"]["cache"]
+        self.assertGreater(cache["misses"] + cache["hits"], 0, cache)
+        step(f"predictions from the files' texts, right for each; the host's fetch cache: {cache}")
 
 
 if __name__ == "__main__":
