@@ -353,19 +353,14 @@ impl TaskDataCall {
             } else {
                 None
             };
-            let answer = self.send(&url, authorization.as_deref()).await?;
+            let mut answer = self.send(&url, authorization.as_deref()).await?;
             if on_ls && answer.status == StatusCode::UNAUTHORIZED && !refreshed && ls.has_token() {
                 // A personal access token's access token may have just expired: once more.
                 refreshed = true;
                 let authorization = ls
                     .authorization(true, |u, body| self.refresh(u, body))
                     .await?;
-                let again = self.send(&url, authorization.as_deref()).await?;
-                match self.follow(&url, again, on_ls, presign)? {
-                    Step::Done(fetched) => return Ok(fetched),
-                    Step::Redirect(next) => url = next,
-                }
-                continue;
+                answer = self.send(&url, authorization.as_deref()).await?;
             }
             match self.follow(&url, answer, on_ls, presign)? {
                 Step::Done(fetched) => return Ok(fetched),
