@@ -48,7 +48,7 @@ fn main() {
         .arg("--target-dir")
         .arg(&wasm_target);
     run(cargo);
-    for component in ["misbehave", "wrong_world"] {
+    for component in ["misbehave", "nn_probe", "wrong_world"] {
         let built = wasm_target.join(format!("wasm32-wasip2/release/{component}.wasm"));
         std::fs::copy(&built, out.join(format!("{component}.wasm")))
             .unwrap_or_else(|e| panic!("copy {component}.wasm: {e}"));
@@ -61,6 +61,8 @@ fn main() {
              pub const MODELS_DIR: &str = {:?};\n\
              /// A test component that fails on request.\n\
              pub const MISBEHAVE: &str = {:?};\n\
+             /// A test component that runs the wasi:nn calls each task describes.\n\
+             pub const NN_PROBE: &str = {:?};\n\
              /// A valid component implementing some other world.\n\
              pub const WRONG_WORLD: &str = {:?};\n\
              /// A compile cache shared by the tests that serve large (Python, JavaScript)\n\
@@ -68,6 +70,7 @@ fn main() {
              pub const SHARED_COMPILE_CACHE: &str = {:?};\n",
             models.display().to_string(),
             out.join("misbehave.wasm").display().to_string(),
+            out.join("nn_probe.wasm").display().to_string(),
             out.join("wrong_world.wasm").display().to_string(),
             out.join("compile-cache").display().to_string(),
         ),
@@ -93,6 +96,7 @@ fn main() {
         root.join("example-models/c/toolchain.sh"),
         components.join("Cargo.toml"),
         components.join("misbehave/src"),
+        components.join("nn-probe/src"),
         components.join("wrong-world/src"),
         components.join("wrong-world/wit"),
     ] {

@@ -10,4 +10,6 @@ wit_bindgen::generate!({
     pub_export_macro: true,
     export_macro_name: "__export_model_world",
     default_bindings_module: "wasml_guest::__private::bindings",
+    // The world imports the standard `wasi:nn` package as well.
+    generate_all,
 });

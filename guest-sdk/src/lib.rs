@@ -92,6 +92,7 @@ mod xml;
 
 pub mod data;
 pub mod log;
+pub mod nn;
 pub mod store;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;

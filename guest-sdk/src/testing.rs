@@ -45,3 +45,51 @@ pub fn reset_store() {
 pub fn store_snapshot() -> BTreeMap<String, Vec<u8>> {
     crate::memory::snapshot()
 }
+
+/// A graph stand-in for native tests: named inputs in, named outputs or a message out.
+pub type GraphFn = std::rc::Rc<
+    dyn Fn(&[(String, crate::nn::Tensor)]) -> Result<Vec<(String, crate::nn::Tensor)>, String>,
+>;
+
+thread_local! {
+    static GRAPHS: std::cell::RefCell<BTreeMap<String, GraphFn>> =
+        const { std::cell::RefCell::new(BTreeMap::new()) };
+}
+
+/// Makes [`crate::nn::Graph::named`]`(name)` open `run` on this thread, standing in for a
+/// graph the host would load from the manifest (a test computes the outputs it expects).
+pub fn graph(
+    name: &str,
+    run: impl Fn(&[(String, crate::nn::Tensor)]) -> Result<Vec<(String, crate::nn::Tensor)>, String>
+    + 'static,
+) {
+    GRAPHS.with(|graphs| {
+        graphs
+            .borrow_mut()
+            .insert(name.to_owned(), std::rc::Rc::new(run));
+    });
+}
+
+/// True when [`graph`] registered `name`.
+pub(crate) fn has_graph(name: &str) -> bool {
+    GRAPHS.with(|graphs| graphs.borrow().contains_key(name))
+}
+
+/// Runs the stand-in registered as `name`.
+pub(crate) fn run_graph(
+    name: &str,
+    inputs: &[(&str, crate::nn::Tensor)],
+) -> Result<crate::nn::Outputs, crate::nn::NnError> {
+    let run = GRAPHS
+        .with(|graphs| graphs.borrow().get(name).cloned())
+        .ok_or_else(|| {
+            crate::nn::NnError::new(crate::nn::ErrorCode::NotFound, format!("no graph `{name}`"))
+        })?;
+    let owned: Vec<(String, crate::nn::Tensor)> = inputs
+        .iter()
+        .map(|(n, t)| ((*n).to_owned(), t.clone()))
+        .collect();
+    run(&owned)
+        .map(crate::nn::Outputs)
+        .map_err(|m| crate::nn::NnError::new(crate::nn::ErrorCode::RuntimeError, m))
+}

@@ -142,6 +142,13 @@ pub struct ServeArgs {
     /// Task-data fetches running at once across the host.
     #[arg(long, env = "WASML_MAX_CONCURRENT_FETCHES", default_value_t = 16)]
     pub max_concurrent_fetches: usize,
+    /// ONNX Runtime's shared library, for models with `wasi:nn` graphs (default:
+    /// `~/.cache/wasml/onnxruntime/libonnxruntime.so`, where scripts/install-toolchains puts it).
+    #[arg(long, env = "WASML_ONNXRUNTIME")]
+    pub onnxruntime: Option<PathBuf>,
+    /// Neural-network inferences running at once across the host (default: one per core).
+    #[arg(long, env = "WASML_MAX_CONCURRENT_INFERENCES", default_value_t = 0)]
+    pub max_concurrent_inferences: usize,
     /// Most `fit` calls running at once across all models and projects (default: one per
     /// CPU core).
     #[arg(long, env = "WASML_MAX_CONCURRENT_FITS")]
@@ -244,7 +251,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .cache_dir
         .clone()
         .unwrap_or_else(|| args.data_dir.join("cache"));
-    let runtime = Runtime::new()?.with_cache(&cache_dir)?;
+    let runtime = Runtime::new()?
+        .with_cache(&cache_dir)?
+        .with_nn(&crate::nn::NnSettings {
+            library: args.onnxruntime.clone(),
+            max_concurrent: args.max_concurrent_inferences,
+        });
     if let (Some(ca), StoreKind::Redb | StoreKind::Memory) = (&args.redis_ca_file, &args.store) {
         anyhow::bail!(
             "--redis-ca-file {} needs a rediss:// store URL (--store)",

@@ -189,6 +189,7 @@ impl ApiError {
                 CallError::Guest(GuestError::Internal(_))
                 | CallError::Trap(_)
                 | CallError::MemoryLimit(_)
+                | CallError::MemoryLimitOf(_)
                 | CallError::FuelExhausted(_)
                 | CallError::InvalidOutput(_)
                 | CallError::Sandbox(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -247,7 +248,7 @@ impl ApiError {
                 CallError::Guest(GuestError::Internal(_)) => "model error",
                 CallError::Trap(_) => "trap",
                 CallError::Timeout(_) => "timeout",
-                CallError::MemoryLimit(_) => "memory limit",
+                CallError::MemoryLimit(_) | CallError::MemoryLimitOf(_) => "memory limit",
                 CallError::FuelExhausted(_) => "fuel exhausted",
                 CallError::InvalidOutput(_) => "invalid model output",
                 CallError::Busy(_) => "busy",

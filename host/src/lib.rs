@@ -15,6 +15,7 @@ pub mod labelconfig;
 pub mod limits;
 pub mod manifest;
 pub mod metrics;
+pub mod nn;
 pub mod projects;
 pub mod registry;
 pub mod reload;

@@ -77,4 +77,19 @@ pub struct Grants {
     pub read_only_dir: Option<(PathBuf, String)>,
     /// The origins it may fetch task data from, besides its project's Label Studio.
     pub egress: std::sync::Arc<crate::taskdata::EgressPolicy>,
+    /// The graphs it may run (`wasi:nn`) and their settings.
+    pub nn: crate::nn::NnPlan,
 }
+
+/// Raised inside a call (from the epoch callback, or a host import that waited until the
+/// call's deadline) when its time budget is spent; the runtime reports it as a timeout.
+#[derive(Debug)]
+pub struct BudgetSpent;
+
+impl std::fmt::Display for BudgetSpent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("time budget spent")
+    }
+}
+
+impl std::error::Error for BudgetSpent {}

@@ -19,6 +19,16 @@
 //! read_only_dir = { host = "weights/ner", guest = "/weights" }
 //! # Origins task data may come from besides the project's Label Studio.
 //! fetch = ["https://images.example.com", "https://*.s3.amazonaws.com"]
+//!
+//! [nn]
+//! threads = 2                 # intra-op threads per inference (default 1)
+//! device = "cpu"              # or "cuda" (ONNX Runtime's GPU build and a GPU)
+//! sessions = 1                # inferences of one graph running at once
+//! memory_mib = 512            # tensors one call may hold, in and out
+//! allow_graph_bytes = false   # let the guest load graph bytes itself (`graph.load`)
+//!
+//! [nn.graphs]                 # the graphs the guest opens with `load-by-name`
+//! det = "weights/ocr/det.onnx"    # relative to the models folder
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -45,7 +55,35 @@ pub struct Manifest {
     /// What the model may reach beyond its own memory.
     #[serde(default)]
     pub capabilities: Capabilities,
+    /// Its neural-network graphs (`wasi:nn`).
+    #[serde(default)]
+    pub nn: NnSection,
 }
+
+/// `[nn]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NnSection {
+    /// Graph name -> ONNX file, relative to the models folder (or absolute).
+    #[serde(default)]
+    pub graphs: std::collections::BTreeMap<String, PathBuf>,
+    /// Intra-op threads per inference.
+    pub threads: Option<u32>,
+    /// Where inferences run.
+    pub device: Option<crate::nn::Device>,
+    /// ONNX Runtime sessions per graph.
+    pub sessions: Option<u32>,
+    /// Tensors one call may hold, in MiB.
+    pub memory_mib: Option<u64>,
+    /// Whether the guest may load graph bytes itself.
+    #[serde(default)]
+    pub allow_graph_bytes: bool,
+}
+
+/// Most intra-op threads or sessions a manifest may ask for.
+const MAX_NN_THREADS: u32 = 256;
+/// Most tensor memory a manifest may give one call.
+const MAX_NN_MEMORY_MIB: u64 = 64 * 1024;
 
 /// `[limits]`: each unset one keeps the host's default.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -162,10 +200,12 @@ impl Manifest {
             crate::taskdata::EgressPolicy::new(&self.capabilities.fetch)
                 .map_err(anyhow::Error::msg)?,
         );
+        let nn = self.nn.plan(models_dir)?;
         let Some(grant) = &self.capabilities.read_only_dir else {
             return Ok(Grants {
                 read_only_dir: None,
                 egress,
+                nn,
             });
         };
         anyhow::ensure!(
@@ -184,7 +224,59 @@ impl Manifest {
         Ok(Grants {
             read_only_dir: Some((host, grant.guest.clone())),
             egress,
+            nn,
         })
+    }
+}
+
+impl NnSection {
+    /// The plan: each graph file found (and fingerprinted, without reading it), the
+    /// settings checked.
+    fn plan(&self, models_dir: &Path) -> anyhow::Result<crate::nn::NnPlan> {
+        let mut plan = crate::nn::NnPlan::default();
+        for (name, file) in &self.graphs {
+            anyhow::ensure!(
+                !name.is_empty() && name.len() <= 128,
+                "[nn.graphs]: a graph name must be 1 to 128 characters"
+            );
+            let path = models_dir.join(file);
+            let meta = std::fs::metadata(&path)
+                .map_err(|e| anyhow::anyhow!("[nn.graphs] {name} = {}: {e}", path.display()))?;
+            anyhow::ensure!(
+                meta.is_file(),
+                "[nn.graphs] {name} = {} is not a file",
+                path.display()
+            );
+            plan.graphs.push(crate::nn::GraphFile {
+                name: name.clone(),
+                path,
+                fingerprint: (meta.len(), meta.modified().ok()),
+            });
+        }
+        for (key, value, target) in [
+            ("threads", self.threads, &mut plan.threads),
+            ("sessions", self.sessions, &mut plan.sessions),
+        ] {
+            if let Some(n) = value {
+                anyhow::ensure!(
+                    (1..=MAX_NN_THREADS).contains(&n),
+                    "[nn] {key} must be 1..={MAX_NN_THREADS}"
+                );
+                *target = n as usize;
+            }
+        }
+        if let Some(device) = self.device {
+            plan.device = device;
+        }
+        if let Some(mib) = self.memory_mib {
+            anyhow::ensure!(
+                (1..=MAX_NN_MEMORY_MIB).contains(&mib),
+                "[nn] memory_mib must be 1..={MAX_NN_MEMORY_MIB}"
+            );
+            plan.tensor_bytes = mib << 20;
+        }
+        plan.allow_graph_bytes = self.allow_graph_bytes;
+        Ok(plan)
     }
 }
 
@@ -235,6 +327,37 @@ mod tests {
         ] {
             let manifest = parse(bad).expect("parses");
             assert!(manifest.limits(&CallLimits::default()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn nn_graphs_must_exist_and_settings_are_checked() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir(dir.path().join("weights")).expect("mkdir");
+        std::fs::write(dir.path().join("weights/det.onnx"), b"graph").expect("write");
+        let ok = parse(
+            "[nn]\nthreads = 2\ndevice = \"cuda\"\nmemory_mib = 8\n[nn.graphs]\ndet = \"weights/det.onnx\"\n",
+        )
+        .expect("valid");
+        let plan = ok.grants(dir.path()).expect("exists").nn;
+        assert_eq!(plan.graphs.len(), 1);
+        assert_eq!(plan.graphs[0].name, "det");
+        assert_eq!(plan.graphs[0].fingerprint.0, 5);
+        assert_eq!(
+            (plan.threads, plan.device, plan.tensor_bytes),
+            (2, crate::nn::Device::Cuda, 8 << 20)
+        );
+        let missing = parse("[nn.graphs]\nrec = \"weights/rec.onnx\"\n").expect("valid");
+        let err = missing.grants(dir.path()).expect_err("missing graph");
+        assert!(err.to_string().contains("rec"), "{err}");
+        for bad in [
+            "[nn]\nthreads = 0\n",
+            "[nn]\ndevice = \"tpu\"\n",
+            "[nn]\nmemory_mib = 0\n",
+            "[nn]\ngpu = true\n",
+        ] {
+            let rejected = parse(bad).and_then(|m| m.grants(dir.path()));
+            assert!(rejected.is_err(), "{bad}");
         }
     }
 

@@ -188,6 +188,8 @@ pub async fn load_component(
     let compiled = tokio::task::spawn_blocking(move || compiler.compile(&bytes, &key, metered))
         .await
         .map_err(|e| anyhow::anyhow!("compilation task failed: {e}"))??;
+    // Its graphs load now, before it serves: never on a request.
+    let graphs = runtime.nn.load(&grants.nn).await?;
     // `info` is called with an unnamed project: it must not depend on project state.
     let scope = ProjectKey {
         model: name.to_owned(),
@@ -199,6 +201,7 @@ pub async fn load_component(
         hash,
         limits,
         grants,
+        graphs,
         CallStore::new(store, scope),
     )
     .await

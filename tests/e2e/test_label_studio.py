@@ -11,6 +11,7 @@ Each test uses its own project, so they are independent; the steps inside a test
 other and stop at the first failed check.
 """
 
+import io
 import json
 import os
 import sys
@@ -40,6 +41,18 @@ CHOICES_CONFIG = """<View>
 
 # The same classification, over texts that are files: Label Studio shows the file the task's
 # value points to, and the model gets the text because the host fetches it.
+# Label Studio's OCR template (Computer Vision > Optical Character Recognition).
+OCR_CONFIG = """<View>
+  <Image name="image" value="$ocr"/>
+  <Labels name="label" toName="image">
+    <Label value="Text" background="green"/>
+    <Label value="Handwriting" background="blue"/>
+  </Labels>
+  <Rectangle name="bbox" toName="image" strokeWidth="3"/>
+  <Polygon name="poly" toName="image" strokeWidth="3"/>
+  <TextArea name="transcription" toName="image" editable="true" perRegion="true" required="true"
+            maxSubmissions="1" rows="5" placeholder="Recognized Text" displayMode="region-list"/>
+</View>"""
 URL_CHOICES_CONFIG = """<View>
   <Text name="text" value="$text" valueType="url"/>
   <Choices name="sentiment" toName="text" choice="single">
@@ -706,6 +719,57 @@ class LabelStudioEndToEnd(unittest.TestCase):
         cache = host_models_listing()["task_data"]["cache"]
         self.assertGreater(cache["misses"] + cache["hits"], 0, cache)
         step(f"predictions from the files' texts, right for each; the host's fetch cache: {cache}")
+
+
+    def test_5_ocr_on_uploaded_images(self):
+        """images uploaded through Label Studio's import API: the host fetches them, ocr reads their text on ONNX Runtime"""
+        from PIL import Image, ImageDraw, ImageFont
+
+        pages = {
+            "receipt.png": ["Coffee beans 12.50", "Paid by card"],
+            "label.png": ["Fragile handle with care"],
+        }
+        uploads = []
+        for name, lines in pages.items():
+            image = Image.new("RGB", (720, 80 + 90 * len(lines)), "white")
+            draw = ImageDraw.Draw(image)
+            for row, text in enumerate(lines):
+                draw.text((36, 40 + 90 * row), text, fill="black", font=ImageFont.load_default(size=40))
+            buffer = io.BytesIO()
+            image.save(buffer, "PNG")
+            uploads.append(("files", (name, buffer.getvalue(), "image/png")))
+        project = create_project("e2e ocr", OCR_CONFIG)
+        connect_model(self, project, "ocr")
+        # Data Manager -> Import -> Upload Files: Label Studio stores each file and makes a task
+        # whose `ocr` value is its /data/upload/<project>/<file> URL.
+        answer = LS.post(f"/api/projects/{project}/import", files=uploads)
+        self.assertEqual(answer["task_count"], len(pages), answer)
+        tasks = LS.get(f"/api/tasks?project={project}&page_size=100")["tasks"]
+        refs = {task["id"]: task["data"]["ocr"] for task in tasks}
+        step(f"uploaded {len(pages)} images: {refs}")
+        for ref in refs.values():
+            self.assertIn(f"/data/upload/{project}/", ref)
+
+        retrieve_predictions(project)
+        stored = by_task(predictions(project))
+        for task, ref in refs.items():
+            name = next(n for n in pages if ref.endswith(n))
+            self.assertEqual(len(stored.get(task, [])), 1, f"task {task}: {stored.get(task)}")
+            result = stored[task][0]["result"]
+            # Spaces aside: PP-OCRv4's recogniser often drops those between English words, as
+            # rapidocr does with the same graphs.
+            texts = sorted(r["value"]["text"][0].replace(" ", "") for r in result if r["type"] == "textarea")
+            self.assertEqual(texts, sorted(t.replace(" ", "") for t in pages[name]), f"{name}: {result}")
+            boxes = [r for r in result if r["type"] == "rectangle"]
+            self.assertEqual(len(boxes), len(pages[name]), result)
+            for box in boxes:
+                self.assertEqual(box["from_name"], "bbox")
+                self.assertTrue(0 <= box["value"]["x"] < 100 and 0 < box["value"]["width"] <= 100, box)
+                partner = [r for r in result if r["id"] == box["id"]]
+                self.assertEqual(sorted(r["type"] for r in partner), ["labels", "rectangle", "textarea"])
+            step(f"{name}: read {texts}")
+        graphs = {g["name"]: g for g in host_models()["ocr"]["nn"]["graphs"]}
+        self.assertGreaterEqual(graphs["det"]["inferences"], len(pages), graphs["det"])
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ use serde_json::Value;
 include!(concat!(env!("OUT_DIR"), "/components.rs"));
 
 pub mod fake_http;
+pub mod onnx;
 
 /// How long a host may take to print its address: first runs compile models in debug builds.
 const START_TIMEOUT: Duration = Duration::from_secs(60);

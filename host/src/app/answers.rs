@@ -103,6 +103,15 @@ pub(super) fn model_summary(name: &str, entry: &ModelEntry) -> Value {
                 "fetch_origins": model.grants.egress.origins(),
             }),
         );
+        let plan = &model.graphs.plan;
+        obj.insert(
+            "nn".into(),
+            json!({
+                "graphs": model.graphs.reports(),
+                "memory_mib": plan.tensor_bytes >> 20,
+                "allow_graph_bytes": plan.allow_graph_bytes,
+            }),
+        );
         obj.insert(
             "info".into(),
             json!({

@@ -83,7 +83,7 @@ impl App {
             Endpoint::Setup => self.setup(&name, body).await,
             Endpoint::Predict => self.predict(&name, body).await,
             Endpoint::Webhook => self.webhook(&name, body).await,
-            Endpoint::Metrics => Ok(Reply::ok(self.metrics.snapshot(&name))),
+            Endpoint::Metrics => Ok(Reply::ok(self.model_metrics(&name))),
             Endpoint::Jobs => Ok(self.list_jobs(&name).await),
             Endpoint::Job(id) => self.job(&name, id).await,
             Endpoint::JobStatus => self.job_status(&name, body).await,
@@ -108,7 +108,28 @@ impl App {
             "pooling_allocator": self.runtime.pooling,
             "store": self.store.describe(),
             "task_data": self.task_data.describe(),
+            "nn": self.runtime.nn.describe(),
         }))
+    }
+
+    /// A model's counters, with its graphs' inferences when it has graphs.
+    fn model_metrics(&self, name: &str) -> Value {
+        let mut snapshot = self.metrics.snapshot(name);
+        let graphs = self
+            .registry
+            .get(name)
+            .and_then(|entry| entry.current)
+            .map(|model| model.graphs.reports())
+            .unwrap_or_default();
+        if let (false, Some(object)) = (graphs.is_empty(), snapshot.as_object_mut()) {
+            let inferences: u64 = graphs.iter().map(|g| g.inferences).sum();
+            let failed: u64 = graphs.iter().map(|g| g.failed_inferences).sum();
+            let ms: f64 = graphs.iter().map(|g| g.inference_ms).sum();
+            object.insert("inferences".into(), json!(inferences));
+            object.insert("failed_inferences".into(), json!(failed));
+            object.insert("inference_seconds_total".into(), json!(ms / 1000.0));
+        }
+        snapshot
     }
 
     /// The model a route refers to. Root paths use `--default-model`, else the only model.

@@ -8,6 +8,8 @@ wasmtime::component::bindgen!({
     world: "model",
     imports: { default: async },
     exports: { default: async },
+    // The standard interfaces have their own bindings, in the module that implements them.
+    with: { "wasi:nn": crate::nn::bindings::wasi::nn },
 });
 
 pub use self::wasml::model::log::{Host as LogHost, Level as LogLevel};
@@ -17,4 +19,5 @@ pub use self::wasml::model::types::{
     Attribute, Conditional, ConditionalKind, Control, Host as TypesHost, Input, Label, LabelConfig,
     RegexVariable, StoreError,
 };
+pub use self::wasml::model::{log, store, task_data, types};
 pub use self::{Model as ModelBindings, ModelPre as ModelBindingsPre};

@@ -56,6 +56,9 @@ pub struct Runtime {
     metered: Backend,
     /// True when the pooling allocator is in use (reported by `GET /models`).
     pub pooling: bool,
+    /// `wasi:nn`: where ONNX Runtime is and the bound on inferences; models load their
+    /// graphs through it.
+    pub nn: std::sync::Arc<crate::nn::Nn>,
 }
 
 /// One engine with its linker and compile cache.
@@ -84,7 +87,14 @@ impl Runtime {
             plain: Backend::new(engine)?,
             metered: Backend::new(new_engine(false, true)?)?,
             pooling,
+            nn: std::sync::Arc::new(crate::nn::Nn::new(&crate::nn::NnSettings::default())),
         })
+    }
+
+    /// Uses `settings` for `wasi:nn` (where ONNX Runtime is, how many inferences at once).
+    pub fn with_nn(mut self, settings: &crate::nn::NnSettings) -> Self {
+        self.nn = std::sync::Arc::new(crate::nn::Nn::new(settings));
+        self
     }
 
     /// Keeps compiled components in `dir` so known components load without compiling.
@@ -118,12 +128,14 @@ impl Backend {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| anyhow::anyhow!("{e:#}"))
             .context("linking WASI")?;
-        bindings::ModelBindings::add_to_linker::<HostState, HasSelf<HostState>>(
-            &mut linker,
-            |state| state,
-        )
+        link_model_imports(&mut linker)
+            .map_err(|e| anyhow::anyhow!("{e:#}"))
+            .context("linking the wasml:model imports")?;
+        crate::nn::add_to_linker(&mut linker, |state: &mut HostState| {
+            crate::nn::NnView::new(&mut state.nn, &mut state.table)
+        })
         .map_err(|e| anyhow::anyhow!("{e:#}"))
-        .context("linking the wasml:model imports")?;
+        .context("linking wasi:nn")?;
         start_epoch_ticker(&engine);
         Ok(Self {
             engine,
@@ -158,6 +170,16 @@ impl Backend {
             .context("the component does not implement the wasml:model world")?;
         Ok(model::Compiled { pre, from_cache })
     }
+}
+
+/// The `wasml:model` interfaces, one by one: `wasi:nn` is linked by its own module, over
+/// its own view of the call's state.
+fn link_model_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    bindings::store::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
+    bindings::log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
+    bindings::task_data::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
+    bindings::types::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
+    Ok(())
 }
 
 fn new_engine(pooling: bool, fuel: bool) -> anyhow::Result<Engine> {

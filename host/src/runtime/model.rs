@@ -9,7 +9,8 @@ use super::bindings::{self as wit, ModelBindingsPre, ModelError, ModelInfo};
 use super::output::{CapturedOutput, LogBudget};
 use super::state::{CallLimiter, HostState, truncate};
 use crate::labelconfig::LabelConfig;
-use crate::limits::{Budget, CallLimits, Grants, INSTANCE_WAIT};
+use crate::limits::{Budget, BudgetSpent, CallLimits, Grants, INSTANCE_WAIT};
+use crate::nn::{ModelGraphs, NnCall, TensorBudgetSpent};
 use crate::store::CallStore;
 use crate::taskdata::TaskDataCall;
 
@@ -38,6 +39,9 @@ pub enum CallError {
     /// The guest tried to grow its memory past the limit.
     #[error("the model exceeded its memory limit of {0} bytes")]
     MemoryLimit(usize),
+    /// The guest went over another of its memory budgets (e.g. the tensors it holds).
+    #[error("the model exceeded a memory limit: {0}")]
+    MemoryLimitOf(String),
     /// The guest returned something that is not a valid answer.
     #[error("the model returned an invalid answer: {0}")]
     InvalidOutput(String),
@@ -158,22 +162,12 @@ pub struct LoadedModel {
     pub from_cache: bool,
     /// Capabilities beyond the default sandbox.
     pub grants: Grants,
+    /// Its `wasi:nn` graphs, loaded with it and shared by its calls.
+    pub graphs: std::sync::Arc<ModelGraphs>,
     /// One permit per call allowed to run at once.
     instances: std::sync::Arc<tokio::sync::Semaphore>,
     pre: ModelBindingsPre<HostState>,
 }
-
-/// Marker error raised from the epoch callback when a call's budget is spent.
-#[derive(Debug)]
-struct BudgetSpent;
-
-impl std::fmt::Display for BudgetSpent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("time budget spent")
-    }
-}
-
-impl std::error::Error for BudgetSpent {}
 
 impl LoadedModel {
     /// This model's version after `generation` committed trainings in a project (see
@@ -198,6 +192,7 @@ impl LoadedModel {
         component_hash: String,
         limits: CallLimits,
         grants: Grants,
+        graphs: ModelGraphs,
         store: CallStore,
     ) -> Result<Self, CallError> {
         let mut model = Self {
@@ -215,6 +210,7 @@ impl LoadedModel {
             limits,
             from_cache: compiled.from_cache,
             grants,
+            graphs: std::sync::Arc::new(graphs),
             pre: compiled.pre,
         };
         let budget = model.predict_budget();
@@ -343,6 +339,8 @@ impl LoadedModel {
             // fetches, so the epoch deadline alone would not stop a slow fetch.
             task_data.set_deadline(Instant::now() + budget.time);
         }
+        // Inferences are stopped at the same deadline, for the same reason.
+        let nn = NnCall::new(self.graphs.clone(), Instant::now() + budget.time);
         let stdout = CapturedOutput::new(self.limits.output_bytes);
         let stderr = CapturedOutput::new(self.limits.output_bytes);
         // Grants nothing by default: no preopened directories, no environment, no arguments,
@@ -368,6 +366,7 @@ impl LoadedModel {
             stderr,
             log: LogBudget::new(self.limits.output_bytes),
             task_data,
+            nn,
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
@@ -405,6 +404,8 @@ impl LoadedModel {
             CallError::Timeout(budget.time)
         } else if let (Some(wasmtime::Trap::OutOfFuel), Some(fuel)) = (trap, budget.fuel) {
             CallError::FuelExhausted(fuel)
+        } else if let Some(spent) = err.downcast_ref::<TensorBudgetSpent>() {
+            CallError::MemoryLimitOf(spent.to_string())
         } else if store.data().limiter.memory_limit_hit {
             CallError::MemoryLimit(self.limits.memory_bytes)
         } else if let Some(trap) = trap {

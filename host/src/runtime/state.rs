@@ -31,6 +31,8 @@ pub struct HostState {
     pub(crate) log: LogBudget,
     /// The call's view of task data (the `task-data` import); `None` outside requests.
     pub(crate) task_data: Option<TaskDataCall>,
+    /// The call's `wasi:nn` state: its model's graphs, its deadline, the tensors it holds.
+    pub(crate) nn: crate::nn::NnCall,
 }
 
 impl WasiView for HostState {

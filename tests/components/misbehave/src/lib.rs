@@ -21,7 +21,8 @@
 //! and by default appends the event name to key `events` and reports trained state.
 //! `START_TRAINING` without a `"fit"` field panics.
 
-wit_bindgen::generate!({ path: "../../../wit", world: "model" });
+// `generate_all`: the world also imports the standard `wasi:nn` package.
+wit_bindgen::generate!({ path: "../../../wit", world: "model", generate_all });
 
 use wasml::model::task_data::{self, FetchError};
 use wasml::model::{log, store};
@@ -117,7 +118,10 @@ impl Guest for Misbehave {
             }
             "fetch" => {
                 // `data.url`: one or more references separated by spaces, fetched in turn.
-                let task_id = between(&tasks[0], "\"id\":", ",").trim().parse::<u64>().ok();
+                let task_id = between(&tasks[0], "\"id\":", ",")
+                    .trim()
+                    .parse::<u64>()
+                    .ok();
                 let outcomes: Vec<String> = between(&tasks[0], "\"url\":\"", "\"")
                     .split_whitespace()
                     .map(|url| match task_data::fetch(url, task_id) {
@@ -208,8 +212,7 @@ impl Guest for Misbehave {
                     "" => "k",
                     key => key,
                 };
-                let stored = store::get(key)
-                    .map_err(|e| ModelError::Internal(format!("{e:?}")))?;
+                let stored = store::get(key).map_err(|e| ModelError::Internal(format!("{e:?}")))?;
                 let recalled = match stored {
                     Some(bytes) => format!("\"{}\"", String::from_utf8_lossy(&bytes)),
                     None => "null".to_owned(),

@@ -1,0 +1,180 @@
+//! `cv2.resize(img, (w, h))` with its default `INTER_LINEAR`, bit for bit: OpenCV resizes
+//! 8-bit images in fixed point (11-bit weights, pixel centres at +0.5), and an exact halving
+//! of both sides is done by 2×2 averaging instead.
+
+use super::image::RgbImage;
+
+/// Weights are fixed point with this many fractional bits (`INTER_RESIZE_COEF_BITS`).
+const COEF_BITS: u32 = 11;
+const COEF_SCALE: f32 = (1 << COEF_BITS) as f32;
+
+/// cv2's `saturate_cast<short>(float)`: round half to even.
+fn weight(v: f32) -> i32 {
+    (v * COEF_SCALE).round_ties_even() as i32
+}
+
+/// For each output coordinate along one axis: the first source index and the two weights,
+/// as `cv::resize` computes them (`fx = (dx + 0.5) * scale - 0.5`, in float).
+fn taps(src: usize, dst: usize, clamp_start: bool) -> Vec<(isize, i32, i32)> {
+    // OpenCV's scale is the inverse of dst/src, which can differ from src/dst in the last bit.
+    let scale = 1.0 / (dst as f64 / src as f64);
+    (0..dst)
+        .map(|d| {
+            let f = ((d as f64 + 0.5) * scale - 0.5) as f32;
+            let mut s = f.floor() as isize;
+            let mut f = f - s as f32;
+            // Columns are clamped here (the weight moves to the edge pixel); rows are not,
+            // their out-of-range index is clamped when the row is fetched, weights unchanged.
+            if clamp_start {
+                if s < 0 {
+                    s = 0;
+                    f = 0.0;
+                }
+                if s >= src as isize - 1 {
+                    s = src as isize - 1;
+                    f = 0.0;
+                }
+            }
+            (s, weight(1.0 - f), weight(f))
+        })
+        .collect()
+}
+
+/// Resizes `src` to `width × height` exactly as `cv2.resize` with `INTER_LINEAR` does.
+/// Both sizes must be positive.
+pub fn resize_linear(src: &RgbImage, width: usize, height: usize) -> RgbImage {
+    if (width, height) == (src.width, src.height) {
+        return src.clone();
+    }
+    if src.width == 2 * width && src.height == 2 * height {
+        return halve(src);
+    }
+    let columns = taps(src.width, width, true);
+    // Horizontal pass for one source row: values scaled by 2^11.
+    let horizontal = |y: usize| -> Vec<i32> {
+        let row = src.row(y);
+        let mut out = Vec::with_capacity(width * 3);
+        for &(sx, a0, a1) in &columns {
+            let sx = sx as usize;
+            for c in 0..3 {
+                let left = i32::from(row[sx * 3 + c]);
+                // At the right edge only the edge pixel counts (OpenCV's `xmax` branch).
+                out.push(if sx + 1 < src.width {
+                    left * a0 + i32::from(row[(sx + 1) * 3 + c]) * a1
+                } else {
+                    left << COEF_BITS
+                });
+            }
+        }
+        out
+    };
+    let last_row = src.height as isize - 1;
+    let mut data = Vec::with_capacity(width * height * 3);
+    let mut cache: Option<(usize, Vec<i32>)> = None;
+    for (sy, b0, b1) in taps(src.height, height, false) {
+        let y0 = sy.clamp(0, last_row) as usize;
+        let y1 = (sy + 1).clamp(0, last_row) as usize;
+        let row0 = match cache.take() {
+            Some((y, row)) if y == y0 => row,
+            _ => horizontal(y0),
+        };
+        let row1 = if y1 == y0 {
+            row0.clone()
+        } else {
+            horizontal(y1)
+        };
+        vertical(&row0, &row1, b0, b1, &mut data);
+        cache = Some((y1, row1));
+    }
+    RgbImage {
+        width,
+        height,
+        data,
+    }
+}
+
+/// OpenCV's vertical pass (`VResizeLinearVec_32s8u`), which opencv-python applies to whole
+/// rows: 16-bit lanes, `mul_hi` of the row values shifted down by 4 with each weight, then a
+/// rounding shift by 2. (Its scalar fallback rounds differently and is not reached.)
+fn vertical(row0: &[i32], row1: &[i32], b0: i32, b1: i32, out: &mut Vec<u8>) {
+    let hi = |s: i32, b: i32| ((s >> 4) * b) >> 16;
+    out.extend(
+        row0.iter()
+            .zip(row1)
+            .map(|(&s0, &s1)| ((hi(s0, b0) + hi(s1, b1) + 2) >> 2).clamp(0, 255) as u8),
+    );
+}
+
+/// An exact halving: OpenCV switches `INTER_LINEAR` to its fast `INTER_AREA` path, the
+/// rounded mean of each 2×2 block.
+fn halve(src: &RgbImage) -> RgbImage {
+    let (width, height) = (src.width / 2, src.height / 2);
+    let mut data = Vec::with_capacity(width * height * 3);
+    for y in 0..height {
+        let (top, bottom) = (src.row(2 * y), src.row(2 * y + 1));
+        for x in 0..width {
+            for c in 0..3 {
+                let at = 6 * x + c;
+                let sum = u32::from(top[at])
+                    + u32::from(top[at + 3])
+                    + u32::from(bottom[at])
+                    + u32::from(bottom[at + 3]);
+                data.push(((sum + 2) >> 2) as u8);
+            }
+        }
+    }
+    RgbImage {
+        width,
+        height,
+        data,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grey(width: usize, height: usize, value: impl Fn(usize, usize) -> u8) -> RgbImage {
+        let mut data = Vec::with_capacity(width * height * 3);
+        for y in 0..height {
+            for x in 0..width {
+                data.extend([value(x, y); 3]);
+            }
+        }
+        RgbImage::new(width, height, data).expect("valid image")
+    }
+
+    fn reds(image: &RgbImage) -> Vec<u8> {
+        image.data.chunks(3).map(|p| p[0]).collect()
+    }
+
+    #[test]
+    fn upscaling_uses_pixel_centres() {
+        // 2 -> 4 columns: cv2.resize(np.array([[0, 100]], np.uint8), (4, 1)) == [0, 25, 75, 100]
+        let src = grey(2, 1, |x, _| if x == 0 { 0 } else { 100 });
+        assert_eq!(reds(&resize_linear(&src, 4, 1)), [0, 25, 75, 100]);
+    }
+
+    #[test]
+    fn constant_images_stay_constant() {
+        let src = grey(7, 5, |_, _| 77);
+        for (w, h) in [(13, 9), (3, 2), (7, 11), (50, 1)] {
+            let out = resize_linear(&src, w, h);
+            assert_eq!((out.width, out.height), (w, h));
+            assert!(reds(&out).iter().all(|&v| v == 77), "{w}x{h}");
+        }
+    }
+
+    #[test]
+    fn halving_averages_blocks() {
+        let src = grey(4, 2, |x, y| (x * 10 + y * 40) as u8);
+        // Blocks (0, 10, 40, 50) and (20, 30, 60, 70): means 25 and 45.
+        assert_eq!(reds(&resize_linear(&src, 2, 1)), [25, 45]);
+    }
+
+    #[test]
+    fn same_size_is_a_copy() {
+        let src = grey(5, 3, |x, y| (x * 31 + y * 7) as u8);
+        assert_eq!(resize_linear(&src, 5, 3), src);
+    }
+}
