@@ -737,7 +737,8 @@ class LabelStudioEndToEnd(unittest.TestCase):
                 draw.text((36, 40 + 90 * row), text, fill="black", font=ImageFont.load_default(size=40))
             buffer = io.BytesIO()
             image.save(buffer, "PNG")
-            uploads.append(("files", (name, buffer.getvalue(), "image/png")))
+            # One form field per file, as the import dialog sends them (one name per file).
+            uploads.append((name, (name, buffer.getvalue(), "image/png")))
         project = create_project("e2e ocr", OCR_CONFIG)
         connect_model(self, project, "ocr")
         # Data Manager -> Import -> Upload Files: Label Studio stores each file and makes a task

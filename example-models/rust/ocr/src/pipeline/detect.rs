@@ -252,3 +252,84 @@ pub fn sort_boxes(mut boxes: Vec<Quad>) -> Vec<Quad> {
     }
     boxes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A map with `value` inside the rectangle centred at `(cx, cy)`, `w × h`, turned by
+    /// `degrees` (pixel centres inside count).
+    fn rotated_rect_map(width: usize, height: usize, rect: (f32, f32, f32, f32, f32), value: f32) -> ProbMap {
+        let (cx, cy, w, h, degrees) = rect;
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        let data = (0..width * height)
+            .map(|i| {
+                let (x, y) = ((i % width) as f32 - cx, (i / width) as f32 - cy);
+                let (u, v) = (x * cos + y * sin, -x * sin + y * cos);
+                if u.abs() <= w / 2.0 && v.abs() <= h / 2.0 { value } else { 0.0 }
+            })
+            .collect();
+        ProbMap { width, height, data }
+    }
+
+    fn side(a: [f32; 2], b: [f32; 2]) -> f32 {
+        ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
+    }
+
+    #[test]
+    fn a_rotated_rectangle_gives_one_grown_box() {
+        let options = Options::default();
+        let map = rotated_rect_map(240, 120, (120.0, 60.0, 100.0, 24.0, 12.0), 0.9);
+        let boxes = boxes_from_map(&map, 240, 120, &options);
+        assert_eq!(boxes.len(), 1, "{boxes:?}");
+        let quad = boxes[0];
+        // The 2x2 dilation makes the region about 101 x 25; unclip grows each side by
+        // area * 1.6 / perimeter, about 16 here (and the corners are rounded to pixels).
+        let (w, h) = (101.0, 25.0);
+        let grow = w * h * 1.6 / (2.0 * (w + h));
+        let (long, short) = (side(quad[0], quad[1]), side(quad[0], quad[3]));
+        assert!((long - (w + 2.0 * grow)).abs() < 2.5, "{long} {quad:?}");
+        assert!((short - (h + 2.0 * grow)).abs() < 2.5, "{short} {quad:?}");
+        // Top-left first, clockwise, and tilted by the rectangle's angle.
+        let angle = (quad[1][1] - quad[0][1]).atan2(quad[1][0] - quad[0][0]).to_degrees();
+        assert!((angle - 12.0).abs() < 1.5, "{angle}");
+        let centre = quad.iter().fold([0.0, 0.0], |c, p| [c[0] + p[0] / 4.0, c[1] + p[1] / 4.0]);
+        assert!((centre[0] - 120.0).abs() < 1.5 && (centre[1] - 60.0).abs() < 1.5, "{centre:?}");
+    }
+
+    #[test]
+    fn boxes_scale_to_the_destination() {
+        let options = Options::default();
+        let map = rotated_rect_map(200, 100, (100.0, 50.0, 80.0, 20.0, 0.0), 0.9);
+        let small = boxes_from_map(&map, 200, 100, &options);
+        let large = boxes_from_map(&map, 400, 200, &options);
+        assert_eq!((small.len(), large.len()), (1, 1));
+        for (s, l) in small[0].iter().zip(&large[0]) {
+            assert!((l[0] - 2.0 * s[0]).abs() <= 1.0 && (l[1] - 2.0 * s[1]).abs() <= 1.0);
+        }
+    }
+
+    #[test]
+    fn weak_and_tiny_regions_are_dropped() {
+        let options = Options::default();
+        // Above the pixel threshold (0.3) but below the box threshold (0.5).
+        let faint = rotated_rect_map(200, 100, (100.0, 50.0, 80.0, 20.0, 0.0), 0.4);
+        assert!(boxes_from_map(&faint, 200, 100, &options).is_empty());
+        // Strong but only 2 pixels high: its shorter side is below 3.
+        let thin = rotated_rect_map(200, 100, (100.0, 50.0, 80.0, 1.0, 0.0), 0.9);
+        assert!(boxes_from_map(&thin, 200, 100, &options).is_empty());
+        assert!(boxes_from_map(&rotated_rect_map(50, 50, (0.0, 0.0, 0.0, 0.0, 0.0), 0.0), 50, 50, &options).is_empty());
+    }
+
+    #[test]
+    fn boxes_are_ordered_for_reading() {
+        let quad = |x: f32, y: f32| [[x, y], [x + 20.0, y], [x + 20.0, y + 10.0], [x, y + 10.0]];
+        // Same line (tops within 10 pixels) reads left to right; lines top to bottom.
+        let sorted = sort_boxes(vec![quad(50.0, 42.0), quad(10.0, 45.0), quad(5.0, 10.0), quad(0.0, 80.0)]);
+        let starts: Vec<[f32; 2]> = sorted.iter().map(|q| q[0]).collect();
+        assert_eq!(starts, [[5.0, 10.0], [10.0, 45.0], [50.0, 42.0], [0.0, 80.0]]);
+        // Corners come out clockwise from the top-left, clipped into the image.
+        let filtered = filter_boxes(vec![[[30.0, 5.0], [-4.0, 5.0], [-4.0, 20.0], [30.0, 20.0]]], 25, 15);
+        assert_eq!(filtered, vec![[[0.0, 5.0], [24.0, 5.0], [24.0, 14.0], [0.0, 14.0]]]);
+    }
+}

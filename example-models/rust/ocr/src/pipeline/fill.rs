@@ -195,15 +195,14 @@ fn fill_edges(mask: &mut Mask, mut edges: Vec<Edge>) {
             } else {
                 break;
             }
-            if draw {
-                if let Some(keep) = keep {
-                    let (a, b) = (active[keep], active[pos - 1]);
-                    if y >= 0 {
-                        span(mask, y, edges[a].x, edges[b].x);
-                    }
-                    edges[a].x += edges[a].dx;
-                    edges[b].x += edges[b].dx;
+            // Every second edge closes a span with the one before it.
+            if draw && let Some(keep) = keep {
+                let (a, b) = (active[keep], active[pos - 1]);
+                if y >= 0 {
+                    span(mask, y, edges[a].x, edges[b].x);
                 }
+                edges[a].x += edges[a].dx;
+                edges[b].x += edges[b].dx;
             }
             draw = !draw;
         }

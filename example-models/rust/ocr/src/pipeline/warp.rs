@@ -50,8 +50,9 @@ pub fn perspective_transform(src: &[[f32; 2]; 4], dst: &[[f32; 2]; 4]) -> [f64; 
         let d = -1.0 / a[i][i];
         for j in i + 1..8 {
             let alpha = a[j][i] * d;
-            for k in i + 1..8 {
-                a[j][k] += alpha * a[i][k];
+            let (upper, lower) = a.split_at_mut(j);
+            for (x, &y) in lower[0][i + 1..].iter_mut().zip(&upper[i][i + 1..]) {
+                *x += alpha * y;
             }
             b[j] += alpha * b[i];
         }
