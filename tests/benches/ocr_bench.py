@@ -70,7 +70,7 @@ def rss_kib(pid):
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
-def concurrent(fn, items, clients=4):
+def concurrently(fn, items, clients=4):
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(clients) as pool:
         list(pool.map(fn, items))
@@ -88,7 +88,7 @@ def main():
         result, _ = engine(pages[name])
         reference_text[name] = sorted(line[1] for line in (result or []))
     reference_times = {n: statistics.median(timed(lambda: engine(pages[n])) for _ in range(3)) for n in names}
-    reference_rate = concurrent(lambda n: engine(pages[n]), names * 3)
+    reference_rate = concurrently(lambda n: engine(pages[n]), names * 3)
 
     # --- the host -------------------------------------------------------------------------
     file_port, port = free_port(), free_port()
@@ -120,7 +120,7 @@ def main():
 
         host_text = {name: host_ocr(name) for name in names}  # warm up, and what it reads
         host_times = {n: statistics.median(timed(lambda: host_ocr(n)) for _ in range(3)) for n in names}
-        host_rate = concurrent(host_ocr, names * 3)
+        host_rate = concurrently(host_ocr, names * 3)
         load_rss, peak_rss = rss_kib(host.pid)
 
         overhead = None

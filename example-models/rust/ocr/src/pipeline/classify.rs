@@ -7,6 +7,10 @@ use super::options::Options;
 use super::resize::resize_linear;
 
 /// Line indices by increasing width/height ratio (rapidocr batches similar lines together).
+/// Equal ratios keep their reading order. rapidocr's `np.argsort` is not stable (numpy sorts
+/// with CPU-specific SIMD code), so it can put one of several equally shaped lines into the
+/// next batch instead; the line is then padded to that batch's width, which moves its score
+/// slightly. No fixed order can match that on every CPU, so this one is simply stable.
 pub(crate) fn by_aspect_ratio(images: &[RgbImage]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..images.len()).collect();
     let ratio = |i: usize| images[i].width as f64 / images[i].height as f64;

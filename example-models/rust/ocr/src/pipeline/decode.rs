@@ -58,37 +58,46 @@ fn decode_png(bytes: &[u8]) -> Result<RgbImage, String> {
         .map_err(|e| format!("invalid PNG: {e}"))?;
     let (color, depth) = reader.output_color_type();
     let channels = color.samples();
-    let size = reader
-        .output_buffer_size()
-        .ok_or("the PNG is too large to decode")?;
-    let mut samples = vec![0u8; size];
-    reader
-        .next_frame(&mut samples)
-        .map_err(|e| format!("invalid PNG: {e}"))?;
-    if depth == png::BitDepth::Sixteen {
-        // Keep the high byte (the first of a big-endian sample), compacting in place.
-        for i in 0..samples.len() / 2 {
-            samples[i] = samples[2 * i];
-        }
-        samples.truncate(samples.len() / 2);
-    }
-    samples.truncate(width * height * channels);
-    if samples.len() != width * height * channels {
-        return Err("the PNG's image data is incomplete".to_string());
-    }
     // EXPAND turns a tRNS colour key into alpha; PIL ignores it for grey and RGB images.
     let keyed = matches!(source_type, png::ColorType::Grayscale | png::ColorType::Rgb);
-    if keyed && channels % 2 == 0 {
-        let kept = channels - 1;
-        let mut write = 0;
-        for read in (0..samples.len()).step_by(channels) {
-            samples.copy_within(read..read + kept, write);
-            write += kept;
+    let kept = if keyed && channels % 2 == 0 {
+        channels - 1
+    } else {
+        channels
+    };
+    let sample_bytes = if depth == png::BitDepth::Sixteen {
+        2
+    } else {
+        1
+    };
+    // Each row is reduced to 8-bit samples (the high byte of a big-endian 16-bit one) of the
+    // kept channels as it is decoded, so 16-bit images never need twice the memory.
+    let mut samples = Vec::with_capacity(width * height * kept);
+    let mut take_row = |row: &[u8]| {
+        for pixel in row.chunks_exact(channels * sample_bytes).take(width) {
+            samples.extend(pixel.iter().step_by(sample_bytes).take(kept));
         }
-        samples.truncate(write);
-        return to_rgb(width, height, kept, &samples);
+    };
+    if reader.info().interlaced {
+        // Interlaced rows arrive in passes; decode the whole frame, then reduce it.
+        let size = reader
+            .output_buffer_size()
+            .ok_or("the PNG is too large to decode")?;
+        let mut frame = vec![0u8; size];
+        reader
+            .next_frame(&mut frame)
+            .map_err(|e| format!("invalid PNG: {e}"))?;
+        let line = size / height;
+        frame.chunks_exact(line).for_each(&mut take_row);
+    } else {
+        while let Some(row) = reader.next_row().map_err(|e| format!("invalid PNG: {e}"))? {
+            take_row(row.data());
+        }
     }
-    to_rgb(width, height, channels, &samples)
+    if samples.len() != width * height * kept {
+        return Err("the PNG's image data is incomplete".to_string());
+    }
+    to_rgb(width, height, kept, &samples)
 }
 
 fn decode_jpeg(bytes: &[u8]) -> Result<RgbImage, String> {

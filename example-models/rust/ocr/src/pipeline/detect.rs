@@ -259,17 +259,30 @@ mod tests {
 
     /// A map with `value` inside the rectangle centred at `(cx, cy)`, `w × h`, turned by
     /// `degrees` (pixel centres inside count).
-    fn rotated_rect_map(width: usize, height: usize, rect: (f32, f32, f32, f32, f32), value: f32) -> ProbMap {
+    fn rotated_rect_map(
+        width: usize,
+        height: usize,
+        rect: (f32, f32, f32, f32, f32),
+        value: f32,
+    ) -> ProbMap {
         let (cx, cy, w, h, degrees) = rect;
         let (sin, cos) = degrees.to_radians().sin_cos();
         let data = (0..width * height)
             .map(|i| {
                 let (x, y) = ((i % width) as f32 - cx, (i / width) as f32 - cy);
                 let (u, v) = (x * cos + y * sin, -x * sin + y * cos);
-                if u.abs() <= w / 2.0 && v.abs() <= h / 2.0 { value } else { 0.0 }
+                if u.abs() <= w / 2.0 && v.abs() <= h / 2.0 {
+                    value
+                } else {
+                    0.0
+                }
             })
             .collect();
-        ProbMap { width, height, data }
+        ProbMap {
+            width,
+            height,
+            data,
+        }
     }
 
     fn side(a: [f32; 2], b: [f32; 2]) -> f32 {
@@ -291,10 +304,17 @@ mod tests {
         assert!((long - (w + 2.0 * grow)).abs() < 2.5, "{long} {quad:?}");
         assert!((short - (h + 2.0 * grow)).abs() < 2.5, "{short} {quad:?}");
         // Top-left first, clockwise, and tilted by the rectangle's angle.
-        let angle = (quad[1][1] - quad[0][1]).atan2(quad[1][0] - quad[0][0]).to_degrees();
+        let angle = (quad[1][1] - quad[0][1])
+            .atan2(quad[1][0] - quad[0][0])
+            .to_degrees();
         assert!((angle - 12.0).abs() < 1.5, "{angle}");
-        let centre = quad.iter().fold([0.0, 0.0], |c, p| [c[0] + p[0] / 4.0, c[1] + p[1] / 4.0]);
-        assert!((centre[0] - 120.0).abs() < 1.5 && (centre[1] - 60.0).abs() < 1.5, "{centre:?}");
+        let centre = quad
+            .iter()
+            .fold([0.0, 0.0], |c, p| [c[0] + p[0] / 4.0, c[1] + p[1] / 4.0]);
+        assert!(
+            (centre[0] - 120.0).abs() < 1.5 && (centre[1] - 60.0).abs() < 1.5,
+            "{centre:?}"
+        );
     }
 
     #[test]
@@ -318,18 +338,41 @@ mod tests {
         // Strong but only 2 pixels high: its shorter side is below 3.
         let thin = rotated_rect_map(200, 100, (100.0, 50.0, 80.0, 1.0, 0.0), 0.9);
         assert!(boxes_from_map(&thin, 200, 100, &options).is_empty());
-        assert!(boxes_from_map(&rotated_rect_map(50, 50, (0.0, 0.0, 0.0, 0.0, 0.0), 0.0), 50, 50, &options).is_empty());
+        assert!(
+            boxes_from_map(
+                &rotated_rect_map(50, 50, (0.0, 0.0, 0.0, 0.0, 0.0), 0.0),
+                50,
+                50,
+                &options
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn boxes_are_ordered_for_reading() {
         let quad = |x: f32, y: f32| [[x, y], [x + 20.0, y], [x + 20.0, y + 10.0], [x, y + 10.0]];
         // Same line (tops within 10 pixels) reads left to right; lines top to bottom.
-        let sorted = sort_boxes(vec![quad(50.0, 42.0), quad(10.0, 45.0), quad(5.0, 10.0), quad(0.0, 80.0)]);
+        let sorted = sort_boxes(vec![
+            quad(50.0, 42.0),
+            quad(10.0, 45.0),
+            quad(5.0, 10.0),
+            quad(0.0, 80.0),
+        ]);
         let starts: Vec<[f32; 2]> = sorted.iter().map(|q| q[0]).collect();
-        assert_eq!(starts, [[5.0, 10.0], [10.0, 45.0], [50.0, 42.0], [0.0, 80.0]]);
+        assert_eq!(
+            starts,
+            [[5.0, 10.0], [10.0, 45.0], [50.0, 42.0], [0.0, 80.0]]
+        );
         // Corners come out clockwise from the top-left, clipped into the image.
-        let filtered = filter_boxes(vec![[[30.0, 5.0], [-4.0, 5.0], [-4.0, 20.0], [30.0, 20.0]]], 25, 15);
-        assert_eq!(filtered, vec![[[0.0, 5.0], [24.0, 5.0], [24.0, 14.0], [0.0, 14.0]]]);
+        let filtered = filter_boxes(
+            vec![[[30.0, 5.0], [-4.0, 5.0], [-4.0, 20.0], [30.0, 20.0]]],
+            25,
+            15,
+        );
+        assert_eq!(
+            filtered,
+            vec![[[0.0, 5.0], [24.0, 5.0], [24.0, 14.0], [0.0, 14.0]]]
+        );
     }
 }

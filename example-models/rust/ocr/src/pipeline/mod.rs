@@ -25,6 +25,9 @@ pub mod resize;
 pub mod unclip;
 pub mod warp;
 
+#[cfg(test)]
+mod tests;
+
 pub use decode::decode_image;
 pub use image::RgbImage;
 pub use infer::{Graph, Infer, Tensor};

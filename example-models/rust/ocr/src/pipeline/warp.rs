@@ -113,7 +113,10 @@ fn warp_perspective(src: &RgbImage, inverse: &[f64; 9], width: usize, height: us
         for x in 0..width {
             let (xd, yd) = (x as f64, y as f64);
             let w = m[6] * xd + m[7] * yd + m[8];
-            let (mut fx, mut fy) = ((m[0] * xd + m[1] * yd + m[2]) / w, (m[3] * xd + m[4] * yd + m[5]) / w);
+            let (mut fx, mut fy) = (
+                (m[0] * xd + m[1] * yd + m[2]) / w,
+                (m[3] * xd + m[4] * yd + m[5]) / w,
+            );
             if !fx.is_finite() || !fy.is_finite() {
                 // A singular transform: sample the corner, as OpenCV's zero matrix does.
                 (fx, fy) = (0.0, 0.0);
