@@ -32,7 +32,7 @@ pub async fn run(
     inputs: Vec<(String, Tensor)>,
     deadline: Instant,
 ) -> Result<Vec<(String, Tensor)>, InferFailure> {
-    check_inputs(graph, &inputs).map_err(InferFailure::InvalidInput)?;
+    let specs = check_inputs(graph, &inputs).map_err(InferFailure::InvalidInput)?;
     let deadline = tokio::time::Instant::from_std(deadline);
     let _slot = timeout_at(deadline, pool.acquire())
         .await
@@ -51,7 +51,7 @@ pub async fn run(
     let worker = {
         let graph = graph.clone();
         let options = options.clone();
-        tokio::task::spawn_blocking(move || infer_blocking(&graph, &inputs, &options))
+        tokio::task::spawn_blocking(move || infer_blocking(&graph, &specs, &inputs, &options))
     };
     tokio::pin!(worker);
     let outcome = tokio::select! {
@@ -86,11 +86,13 @@ impl Drop for StopOnDrop {
     }
 }
 
-/// Every input named once, each a graph input and fitting it, and every graph input given.
-fn check_inputs(graph: &LoadedGraph, inputs: &[(String, Tensor)]) -> Result<(), String> {
+/// Every input named once, each a graph input and fitting it, and every graph input given;
+/// for each input, the index of its spec in `graph.inputs`.
+fn check_inputs(graph: &LoadedGraph, inputs: &[(String, Tensor)]) -> Result<Vec<usize>, String> {
     let graph_name = &graph.name;
+    let mut specs = Vec::with_capacity(inputs.len());
     for (index, (name, tensor)) in inputs.iter().enumerate() {
-        let Some(spec) = graph.inputs.iter().find(|s| &s.name == name) else {
+        let Some(at) = graph.inputs.iter().position(|s| &s.name == name) else {
             let known: Vec<&str> = graph.inputs.iter().map(|s| s.name.as_str()).collect();
             return Err(format!(
                 "graph `{graph_name}` has no input `{name}`; its inputs are {known:?}"
@@ -99,7 +101,8 @@ fn check_inputs(graph: &LoadedGraph, inputs: &[(String, Tensor)]) -> Result<(), 
         if inputs[..index].iter().any(|(earlier, _)| earlier == name) {
             return Err(format!("input `{name}` is given twice"));
         }
-        spec.check(tensor)?;
+        graph.inputs[at].check(tensor)?;
+        specs.push(at);
     }
     let missing: Vec<&str> = graph
         .inputs
@@ -112,23 +115,21 @@ fn check_inputs(graph: &LoadedGraph, inputs: &[(String, Tensor)]) -> Result<(), 
             "graph `{graph_name}` needs inputs {missing:?} as well"
         ));
     }
-    Ok(())
+    Ok(specs)
 }
 
 /// The inference itself, on a blocking thread: values in, ONNX Runtime, tensors out.
 fn infer_blocking(
     graph: &LoadedGraph,
+    specs: &[usize],
     inputs: &[(String, Tensor)],
     options: &RunOptions,
 ) -> Result<Vec<(String, Tensor)>, InferFailure> {
     let mut values = Vec::with_capacity(inputs.len());
-    for (name, tensor) in inputs {
-        let spec = graph
-            .inputs
-            .iter()
-            .find(|s| &s.name == name)
-            .ok_or_else(|| InferFailure::InvalidInput(format!("no input `{name}`")))?;
-        let value = spec.to_value(tensor).map_err(InferFailure::InvalidInput)?;
+    for (&at, (name, tensor)) in specs.iter().zip(inputs) {
+        let value = graph.inputs[at]
+            .to_value(tensor)
+            .map_err(InferFailure::InvalidInput)?;
         values.push((name.clone(), value));
     }
     // The caller holds one of `free`'s permits, so one session is unlocked; a poisoned one

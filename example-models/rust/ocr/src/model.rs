@@ -113,17 +113,14 @@ fn read_drawn(
             "rotation": v["rotation"].as_f64().unwrap_or(0.0),
             "text": [text],
         });
-        let mut answer = Region::new(&controls.text, &controls.image, "textarea", value);
-        answer.id = region.id.clone();
-        answer.score = Some(f64::from(score));
-        answer
-            .extra
-            .insert("original_width".into(), json!(image.width));
-        answer
-            .extra
-            .insert("original_height".into(), json!(image.height));
-        answer.extra.insert("image_rotation".into(), json!(0));
-        result.push(answer);
+        result.push(controls.region(
+            &controls.text,
+            "textarea",
+            value,
+            region.id.as_deref(),
+            f64::from(score),
+            (image.width, image.height),
+        ));
         scores.push(f64::from(score));
     }
     Ok(match mean(scores.into_iter()) {

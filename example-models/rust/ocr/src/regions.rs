@@ -74,6 +74,26 @@ impl OcrControls {
         })
     }
 
+    /// A region of `kind` on the image: with `id`, `score`, and the image's size in pixels
+    /// as Label Studio records it (`original_width`, `original_height`, no rotation).
+    pub fn region(
+        &self,
+        name: &str,
+        kind: &str,
+        value: Value,
+        id: Option<&str>,
+        score: f64,
+        (width, height): (usize, usize),
+    ) -> Region {
+        let mut region = Region::new(name, &self.image, kind, value);
+        region.id = id.map(str::to_owned);
+        region.score = Some(score);
+        region.extra.insert("original_width".into(), json!(width));
+        region.extra.insert("original_height".into(), json!(height));
+        region.extra.insert("image_rotation".into(), json!(0));
+        region
+    }
+
     /// The regions of one recognised line, `id` shared, in percent of `width` x `height`.
     pub fn line_regions(
         &self,
@@ -89,13 +109,8 @@ impl OcrControls {
             if let Value::Object(extra) = extra {
                 value.extend(extra);
             }
-            let mut region = Region::new(name, &self.image, kind, Value::Object(value));
-            region.id = Some(id.to_owned());
-            region.score = Some(score);
-            region.extra.insert("original_width".into(), json!(width));
-            region.extra.insert("original_height".into(), json!(height));
-            region.extra.insert("image_rotation".into(), json!(0));
-            regions.push(region);
+            let size = (width, height);
+            regions.push(self.region(name, kind, Value::Object(value), Some(id), score, size));
         };
         let shape_value = |polygon: bool| {
             if polygon {

@@ -37,6 +37,30 @@ pub(crate) fn write_line(image: &RgbImage, height: usize, width: usize, out: &mu
     write_bgr_planes(&resized, out, width, |v| (f32::from(v) / 255.0 - 0.5) / 0.5);
 }
 
+/// The network input of the lines at `batch`: each written by [`write_line`] into its own
+/// `3 x height x width` block of one `batch.len() x 3 x height x width` tensor.
+pub(crate) fn line_batch(
+    lines: &[RgbImage],
+    batch: &[usize],
+    height: usize,
+    width: usize,
+) -> Tensor {
+    let block = 3 * height * width;
+    let mut data = vec![0f32; batch.len() * block];
+    for (slot, &line) in batch.iter().enumerate() {
+        write_line(
+            &lines[line],
+            height,
+            width,
+            &mut data[slot * block..(slot + 1) * block],
+        );
+    }
+    Tensor {
+        dims: vec![batch.len(), 3, height, width],
+        data,
+    }
+}
+
 /// The index of the largest value, the first one on ties (`np.argmax`).
 pub(crate) fn argmax(values: &[f32]) -> (usize, f32) {
     let mut best = (0, f32::NEG_INFINITY);
@@ -57,20 +81,7 @@ pub(crate) fn classify(
     let [_, height, width] = options.cls_image_shape;
     let order = by_aspect_ratio(lines);
     for batch in order.chunks(options.cls_batch_num) {
-        let block = 3 * height * width;
-        let mut data = vec![0f32; batch.len() * block];
-        for (slot, &line) in batch.iter().enumerate() {
-            write_line(
-                &lines[line],
-                height,
-                width,
-                &mut data[slot * block..(slot + 1) * block],
-            );
-        }
-        let input = Tensor {
-            dims: vec![batch.len(), 3, height, width],
-            data,
-        };
+        let input = line_batch(lines, batch, height, width);
         let output = run_checked(infer, Graph::Cls, input, 2)?;
         let classes = output.dims[1];
         if output.dims[0] != batch.len() || classes == 0 {

@@ -1,9 +1,9 @@
 //! Text recognition: rapidocr's `TextRecognizer` (lines batched by aspect ratio, each batch as
 //! wide as its widest line) and `CTCLabelDecode` (greedy CTC with a mean-probability score).
 
-use super::classify::{argmax, by_aspect_ratio, write_line};
+use super::classify::{argmax, by_aspect_ratio, line_batch};
 use super::image::RgbImage;
-use super::infer::{Graph, Infer, Tensor, run_checked};
+use super::infer::{Graph, Infer, run_checked};
 use super::options::Options;
 
 /// Splits the rec model's `character` metadata into keys as Python's `str.splitlines` does
@@ -122,20 +122,7 @@ pub(crate) fn recognize(
             .map(|&i| lines[i].width as f64 / lines[i].height as f64)
             .fold(min_width as f64 / height as f64, f64::max);
         let width = (height as f64 * max_ratio) as usize;
-        let block = 3 * height * width;
-        let mut data = vec![0f32; batch.len() * block];
-        for (slot, &line) in batch.iter().enumerate() {
-            write_line(
-                &lines[line],
-                height,
-                width,
-                &mut data[slot * block..(slot + 1) * block],
-            );
-        }
-        let input = Tensor {
-            dims: vec![batch.len(), 3, height, width],
-            data,
-        };
+        let input = line_batch(lines, batch, height, width);
         let output = run_checked(infer, Graph::Rec, input, 3)?;
         let (steps, classes) = (output.dims[1], output.dims[2]);
         if output.dims[0] != batch.len() || classes == 0 {
