@@ -91,6 +91,23 @@ impl LabelConfig {
                     .map(|i| (c, i))
             })
     }
+
+    /// The attribute `attribute` of the control named `control`, read from the raw XML
+    /// (feature `config-attributes`): settings Label Studio's examples put on a control, such
+    /// as `model_score_threshold`. The host passes labels' attributes but not controls', so
+    /// this parses the config (no DTDs, as the host); `None` when absent or unparsable.
+    #[cfg(feature = "config-attributes")]
+    pub fn control_attribute(&self, control: &str, attribute: &str) -> Option<String> {
+        let options = roxmltree::ParsingOptions {
+            allow_dtd: false,
+            ..Default::default()
+        };
+        let doc = roxmltree::Document::parse_with_options(&self.raw, options).ok()?;
+        doc.descendants()
+            .find(|n| n.attribute("name") == Some(control) && n.has_attribute("toName"))
+            .and_then(|n| n.attribute(attribute))
+            .map(str::to_owned)
+    }
 }
 
 impl Control {
@@ -218,5 +235,25 @@ mod tests {
             config.control("boxes").and_then(Control::to_name),
             Some("image")
         );
+    }
+
+    #[cfg(feature = "config-attributes")]
+    #[test]
+    fn control_attributes_come_from_the_raw_config() {
+        let config = LabelConfig {
+            raw: r#"<View><Image name="image" value="$image"/>
+                <RectangleLabels name="label" toName="image" model_score_threshold="0.3">
+                  <Label value="Car"/></RectangleLabels></View>"#
+                .into(),
+            controls: Vec::new(),
+        };
+        assert_eq!(
+            config
+                .control_attribute("label", "model_score_threshold")
+                .as_deref(),
+            Some("0.3")
+        );
+        assert_eq!(config.control_attribute("label", "other"), None);
+        assert_eq!(config.control_attribute("image", "value"), None);
     }
 }

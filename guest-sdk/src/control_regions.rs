@@ -52,6 +52,21 @@ impl<'a> RegionBuilder<'a> {
         Region::rectangle(self.from_name, self.to_name, bounds, labels)
     }
 
+    /// A `PolygonLabels` region in percent of the image: see [`Region::polygon`].
+    pub fn polygon<S: AsRef<str>>(&self, points: &[[f64; 2]], labels: &[S]) -> Region {
+        Region::polygon(self.from_name, self.to_name, points, labels)
+    }
+
+    /// A `KeyPointLabels` point in percent of the image: see [`Region::keypoint`].
+    pub fn keypoint<S: AsRef<str>>(&self, point: [f64; 2], width: f64, labels: &[S]) -> Region {
+        Region::keypoint(self.from_name, self.to_name, point, width, labels)
+    }
+
+    /// A `Labels` segment of audio, in seconds: see [`Region::audio_segment`].
+    pub fn audio_segment<S: AsRef<str>>(&self, start: f64, end: f64, labels: &[S]) -> Region {
+        Region::audio_segment(self.from_name, self.to_name, start, end, labels)
+    }
+
     /// A `TextArea` region: see [`Region::textarea`].
     pub fn textarea<S: AsRef<str>>(&self, texts: &[S]) -> Region {
         Region::textarea(self.from_name, self.to_name, texts)
@@ -164,6 +179,45 @@ mod tests {
             to_name: to_name.iter().map(|n| (*n).to_owned()).collect(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn image_and_audio_regions() {
+        let control = control(&["image"]);
+        let b = control.regions().expect("builder");
+        let polygon = b.polygon(&[[1.0, 2.0], [3.0, 4.0], [5.0, 1.0]], &["Car"]);
+        assert_eq!(polygon.kind, "polygonlabels");
+        assert_eq!(
+            polygon.value,
+            json!({"points": [[1.0, 2.0], [3.0, 4.0], [5.0, 1.0]], "closed": true, "polygonlabels": ["Car"]})
+        );
+        let point = b.keypoint([10.0, 20.0], 0.5, &["Eye"]);
+        assert_eq!(
+            point.value,
+            json!({"x": 10.0, "y": 20.0, "width": 0.5, "keypointlabels": ["Eye"]})
+        );
+        let sized = point.with_original_size(640, 480);
+        assert_eq!(sized.extra["original_width"], json!(640));
+        assert_eq!(sized.extra["original_height"], json!(480));
+        let segment = b.audio_segment(0.25, 1.5, &["Speech"]);
+        assert_eq!(
+            (segment.kind.as_str(), &segment.value),
+            (
+                "labels",
+                &json!({"start": 0.25, "end": 1.5, "channel": 0, "labels": ["Speech"]})
+            )
+        );
+        let brush = b.brush(&[0, 255, 255, 0], &["Sky"]);
+        assert_eq!(brush.kind, "brushlabels");
+        assert_eq!(brush.value["format"], "rle");
+        assert_eq!(brush.value["brushlabels"], json!(["Sky"]));
+        let rle: Vec<u8> = brush.value["rle"]
+            .as_array()
+            .expect("rle")
+            .iter()
+            .map(|v| v.as_u64().expect("byte") as u8)
+            .collect();
+        assert_eq!(rle, crate::brush::mask_to_rle(&[0, 255, 255, 0]));
     }
 
     #[test]

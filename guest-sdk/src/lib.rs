@@ -90,19 +90,27 @@ mod task;
 #[cfg(not(target_arch = "wasm32"))]
 mod xml;
 
+#[cfg(feature = "audio")]
+pub mod audio;
+pub mod brush;
 pub mod data;
+#[cfg(feature = "image")]
+pub mod image;
+mod label_map;
 pub mod log;
 pub mod nn;
 pub mod store;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 pub mod text;
+pub mod vision;
 
 pub use call::Call;
 pub use config::{Control, Input, Label, LabelConfig};
 pub use control_regions::RegionBuilder;
 pub use error::Error;
 pub use event::{Event, EventKind, Fit};
+pub use label_map::LabelMap;
 pub use model::Model;
 pub use region::{Prediction, Region, Span};
 pub use serde_json;

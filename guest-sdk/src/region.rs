@@ -106,9 +106,58 @@ impl Region {
         Self::new(from_name, to_name, "rating", json!({ "rating": rating }))
     }
 
+    /// A `PolygonLabels` region; points `[x, y]` in percent of the image size.
+    pub fn polygon<S: AsRef<str>>(
+        from_name: &str,
+        to_name: &str,
+        points: &[[f64; 2]],
+        labels: &[S],
+    ) -> Self {
+        let labels: Vec<&str> = labels.iter().map(AsRef::as_ref).collect();
+        let value = json!({ "points": points, "closed": true, "polygonlabels": labels });
+        Self::new(from_name, to_name, "polygonlabels", value)
+    }
+
+    /// A `KeyPointLabels` point at `[x, y]` in percent of the image size; `width` is the
+    /// point's drawn size in percent of the image width.
+    pub fn keypoint<S: AsRef<str>>(
+        from_name: &str,
+        to_name: &str,
+        [x, y]: [f64; 2],
+        width: f64,
+        labels: &[S],
+    ) -> Self {
+        let labels: Vec<&str> = labels.iter().map(AsRef::as_ref).collect();
+        let value = json!({ "x": x, "y": y, "width": width, "keypointlabels": labels });
+        Self::new(from_name, to_name, "keypointlabels", value)
+    }
+
+    /// A `Labels` segment of an `<Audio>` (or `<Video>` timeline): `start` and `end` in seconds.
+    pub fn audio_segment<S: AsRef<str>>(
+        from_name: &str,
+        to_name: &str,
+        start: f64,
+        end: f64,
+        labels: &[S],
+    ) -> Self {
+        let labels: Vec<&str> = labels.iter().map(AsRef::as_ref).collect();
+        let value = json!({ "start": start, "end": end, "channel": 0, "labels": labels });
+        Self::new(from_name, to_name, "labels", value)
+    }
+
     /// Sets the region's score.
     pub fn with_score(mut self, score: f64) -> Self {
         self.score = Some(score);
+        self
+    }
+
+    /// Records the image's size in pixels (`original_width`, `original_height`) and no
+    /// rotation, as Label Studio does for regions on an `<Image>`: it needs them to place
+    /// masks, and exports use them to turn percent back into pixels.
+    pub fn with_original_size(mut self, width: usize, height: usize) -> Self {
+        self.extra.insert("original_width".into(), json!(width));
+        self.extra.insert("original_height".into(), json!(height));
+        self.extra.insert("image_rotation".into(), json!(0));
         self
     }
 

@@ -1,10 +1,10 @@
 //! Text direction: rapidocr's `TextClassifier`, which turns lines the classifier reads as
 //! upside down (label "180", surer than `cls_thresh`).
 
-use super::image::{RgbImage, write_bgr_planes};
+use super::image::resize_linear;
+use super::image::{ChannelOrder, RgbImage, write_planes};
 use super::infer::{Graph, Infer, Tensor, run_checked};
 use super::options::Options;
-use super::resize::resize_linear;
 
 /// Line indices by increasing width/height ratio (rapidocr batches similar lines together).
 /// Equal ratios keep their reading order. rapidocr's `np.argsort` is not stable (numpy sorts
@@ -34,7 +34,9 @@ pub(crate) fn scaled_width(image: &RgbImage, height: usize, max: usize) -> usize
 /// the rest of the `width` zero. Writes one `[3, height, width]` block.
 pub(crate) fn write_line(image: &RgbImage, height: usize, width: usize, out: &mut [f32]) {
     let resized = resize_linear(image, scaled_width(image, height, width), height);
-    write_bgr_planes(&resized, out, width, |v| (f32::from(v) / 255.0 - 0.5) / 0.5);
+    write_planes(&resized, ChannelOrder::Bgr, out, width, |_, v| {
+        (f32::from(v) / 255.0 - 0.5) / 0.5
+    });
 }
 
 /// The network input of the lines at `batch`: each written by [`write_line`] into its own

@@ -4,12 +4,12 @@
 
 use super::contours::find_contours;
 use super::fill::fill_poly;
-use super::image::{RgbImage, write_bgr_planes};
+use super::image::resize_linear;
+use super::image::{ChannelOrder, RgbImage, write_planes};
 use super::infer::{Graph, Infer, Tensor, run_checked};
 use super::min_area_rect::mini_box;
 use super::options::{Options, ScoreMode};
 use super::preprocess::det_input_size;
-use super::resize::resize_linear;
 use super::unclip::unclip;
 
 /// A box as four `[x, y]` corners: top-left, top-right, bottom-right, bottom-left.
@@ -40,7 +40,7 @@ pub(crate) fn detect(
     let mut data = vec![0f32; 3 * width * height];
     // (x * (1/255) - 0.5) / 0.5 with numpy's types: the product in float32, the rest exact.
     let scale = (1.0f64 / 255.0) as f32;
-    write_bgr_planes(&resized, &mut data, width, |v| {
+    write_planes(&resized, ChannelOrder::Bgr, &mut data, width, |_, v| {
         (f32::from(v) * scale - 0.5) / 0.5
     });
     let input = Tensor {

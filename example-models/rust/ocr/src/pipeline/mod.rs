@@ -14,14 +14,12 @@ pub mod decode;
 pub mod detect;
 pub mod fill;
 pub mod hull;
-pub mod image;
 mod infer;
 pub mod min_area_rect;
 mod options;
 pub mod preprocess;
 pub mod recognize;
 mod region;
-pub mod resize;
 pub mod unclip;
 pub mod warp;
 
@@ -29,11 +27,12 @@ pub mod warp;
 mod tests;
 
 pub use decode::decode_image;
-pub use image::RgbImage;
 pub use infer::{Graph, Infer, Tensor};
 pub use options::{LimitType, Options, ScoreMode};
 pub use recognize::{ctc_labels, keys_from_metadata};
 pub use region::read_region;
+/// The image type and operations come from the SDK (`wasml_guest::image`).
+pub use wasml_guest::image::{self, RgbImage};
 
 use detect::detect;
 use preprocess::{letterbox, limit_sides, to_original};

@@ -2,8 +2,8 @@
 //! sides that are multiples of 32, padding flat images, and mapping boxes back.
 
 use super::image::RgbImage;
+use super::image::resize_linear;
 use super::options::{LimitType, Options};
-use super::resize::resize_linear;
 
 /// Python's `int(round(side / 32) * 32)`: the nearest multiple of 32, halves to even
 /// (`round` is banker's rounding), so 48 becomes 64 and 80 becomes 64.

@@ -1,5 +1,24 @@
-//! The image type the pipeline works on, and the whole-pixel operations rapidocr does with
-//! numpy and cv2 (padding, cropping, rotating).
+//! Images for vision models (feature `image`): decoding PNG and JPEG ([`decode`],
+//! [`decode_rgb`]), resizing as OpenCV does ([`resize_linear`], [`resize_lanczos4`]), whole-pixel
+//! operations (cropping, padding, rotating) and writing an image into a network's input
+//! planes, normalised and in the channel order the network was trained with ([`to_chw`],
+//! [`write_planes`]).
+//!
+//! ```
+//! use wasml_guest::image::{ChannelOrder, Normalize, RgbImage, resize_linear, to_chw};
+//!
+//! let page = RgbImage::filled(64, 48, [255, 255, 255]);
+//! let input = resize_linear(&page, 32, 32);
+//! let planes = to_chw(&input, ChannelOrder::Bgr, &Normalize::IMAGENET);
+//! assert_eq!(planes.len(), 3 * 32 * 32);
+//! assert!((planes[0] - (1.0 - 0.485) / 0.229).abs() < 1e-5);
+//! ```
+
+mod decode;
+mod resize;
+
+pub use decode::{Decoded, MAX_PIXELS, decode, decode_rgb};
+pub use resize::{resize_lanczos4, resize_linear};
 
 /// An 8-bit RGB image: `height` rows of `width` pixels, 3 bytes (R, G, B) each, no padding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +55,7 @@ impl RgbImage {
 
     /// Checks the invariant the public fields cannot enforce: the buffer matches the size,
     /// and the image is not empty (nothing downstream can work on zero pixels).
-    pub(crate) fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), String> {
         let expected = self
             .width
             .checked_mul(self.height)
@@ -57,12 +76,12 @@ impl RgbImage {
     }
 
     /// The bytes of one row.
-    pub(crate) fn row(&self, y: usize) -> &[u8] {
+    pub fn row(&self, y: usize) -> &[u8] {
         &self.data[y * self.width * 3..(y + 1) * self.width * 3]
     }
 
     /// The part inside `[x0, x0 + width) × [y0, y0 + height)`, which must lie in the image.
-    pub(crate) fn crop(&self, x0: usize, y0: usize, width: usize, height: usize) -> RgbImage {
+    pub fn crop(&self, x0: usize, y0: usize, width: usize, height: usize) -> RgbImage {
         let mut data = Vec::with_capacity(width * height * 3);
         for y in y0..y0 + height {
             data.extend_from_slice(&self.row(y)[x0 * 3..(x0 + width) * 3]);
@@ -75,7 +94,7 @@ impl RgbImage {
     }
 
     /// `cv2.copyMakeBorder(img, top, bottom, 0, 0, BORDER_CONSTANT, value=(0, 0, 0))`.
-    pub(crate) fn pad_vertical(&self, top: usize, bottom: usize) -> RgbImage {
+    pub fn pad_vertical(&self, top: usize, bottom: usize) -> RgbImage {
         let row_bytes = self.width * 3;
         let mut data = vec![0u8; row_bytes * (top + self.height + bottom)];
         data[row_bytes * top..row_bytes * (top + self.height)].copy_from_slice(&self.data);
@@ -88,7 +107,7 @@ impl RgbImage {
 
     /// `np.rot90(img)`: a quarter turn counter-clockwise, so that a line written top to bottom
     /// (a crop taller than wide) reads left to right.
-    pub(crate) fn rotate_90_ccw(&self) -> RgbImage {
+    pub fn rotate_90_ccw(&self) -> RgbImage {
         let (w, h) = (self.width, self.height);
         let mut data = Vec::with_capacity(self.data.len());
         // Row i of the result is column w - 1 - i of the source, read top to bottom.
@@ -107,7 +126,7 @@ impl RgbImage {
     }
 
     /// `cv2.rotate(img, cv2.ROTATE_180)`.
-    pub(crate) fn rotate_180(&self) -> RgbImage {
+    pub fn rotate_180(&self) -> RgbImage {
         let data = self.data.chunks_exact(3).rev().flatten().copied().collect();
         RgbImage {
             width: self.width,
@@ -117,20 +136,77 @@ impl RgbImage {
     }
 }
 
-/// Writes an image into a `[3, H, W]` plane block in the models' channel order, blue first:
-/// PP-OCR was trained on cv2's BGR images. `norm` maps a byte to the model's input range, and
-/// `stride` is the width of the (possibly wider, zero-padded) destination planes.
-pub(crate) fn write_bgr_planes(
+/// The order of the colour planes a network expects: models trained on OpenCV's images
+/// (PaddlePaddle's, most ONNX exports from cv2 pipelines) take blue first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelOrder {
+    /// Red, green, blue (PIL, torchvision).
+    Rgb,
+    /// Blue, green, red (OpenCV).
+    Bgr,
+}
+
+impl ChannelOrder {
+    /// The RGB index of the pixel's value that goes to plane `plane`.
+    fn source(self, plane: usize) -> usize {
+        match self {
+            ChannelOrder::Rgb => plane,
+            ChannelOrder::Bgr => 2 - plane,
+        }
+    }
+}
+
+/// Per-plane normalisation, `(value * scale - mean[plane]) / std[plane]`, with the planes in
+/// the network's [`ChannelOrder`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Normalize {
+    /// Applied to the byte first (`1/255` maps it to `[0, 1]`).
+    pub scale: f32,
+    /// Subtracted per plane.
+    pub mean: [f32; 3],
+    /// Divided by, per plane.
+    pub std: [f32; 3],
+}
+
+impl Normalize {
+    /// ImageNet's statistics on `[0, 1]` values, the usual for classifiers and detectors.
+    pub const IMAGENET: Normalize = Normalize {
+        scale: 1.0 / 255.0,
+        mean: [0.485, 0.456, 0.406],
+        std: [0.229, 0.224, 0.225],
+    };
+
+    /// The normalised value of `byte` in plane `plane`.
+    pub fn apply(&self, plane: usize, byte: u8) -> f32 {
+        (f32::from(byte) * self.scale - self.mean[plane]) / self.std[plane]
+    }
+}
+
+/// The image as a `[3, H, W]` block of planes in `order`, normalised: a network's input for
+/// one image (prepend the batch dimension in the tensor's shape).
+pub fn to_chw(image: &RgbImage, order: ChannelOrder, normalize: &Normalize) -> Vec<f32> {
+    let mut out = vec![0.0; 3 * image.width * image.height];
+    write_planes(image, order, &mut out, image.width, |plane, byte| {
+        normalize.apply(plane, byte)
+    });
+    out
+}
+
+/// Writes an image into a `[3, H', W']` plane block (`W' = stride >= width`, `H' >= height`,
+/// zero padding left as it is) in `order`. `norm(plane, byte)` maps a byte to the network's
+/// input range.
+pub fn write_planes(
     image: &RgbImage,
+    order: ChannelOrder,
     out: &mut [f32],
     stride: usize,
-    norm: impl Fn(u8) -> f32,
+    norm: impl Fn(usize, u8) -> f32,
 ) {
-    let plane = stride * image.height;
+    let plane_size = stride * (out.len() / 3 / stride.max(1));
     for y in 0..image.height {
         for (x, rgb) in image.row(y).chunks_exact(3).enumerate() {
-            for (channel, &value) in [rgb[2], rgb[1], rgb[0]].iter().enumerate() {
-                out[channel * plane + y * stride + x] = norm(value);
+            for plane in 0..3 {
+                out[plane * plane_size + y * stride + x] = norm(plane, rgb[order.source(plane)]);
             }
         }
     }
@@ -178,11 +254,21 @@ mod tests {
     }
 
     #[test]
-    fn planes_are_bgr() {
+    fn planes_follow_the_channel_order() {
         let image = RgbImage::new(1, 1, vec![1, 2, 3]).expect("valid image");
         let mut out = [0.0; 6];
-        write_bgr_planes(&image, &mut out, 2, f32::from);
+        write_planes(&image, ChannelOrder::Bgr, &mut out, 2, |_, v| f32::from(v));
         assert_eq!(out, [3.0, 0.0, 2.0, 0.0, 1.0, 0.0]);
+        let rgb = to_chw(
+            &image,
+            ChannelOrder::Rgb,
+            &Normalize {
+                scale: 1.0,
+                mean: [0.0, 1.0, 0.0],
+                std: [1.0, 1.0, 2.0],
+            },
+        );
+        assert_eq!(rgb, [1.0, 1.0, 1.5]);
     }
 
     #[test]
