@@ -17,14 +17,16 @@ the ``WitWorld`` class componentize-py exports::
 Tasks, the interactive context and webhook payloads arrive decoded (plain dicts wrapped in
 small classes); predictions are returned as :class:`Prediction` objects or dicts. Errors are
 raised as :class:`InvalidInput`, :class:`UnsupportedConfig` or any other exception (which the
-host reports as an internal model error). :mod:`wasml.data` fetches what tasks point to.
+host reports as an internal model error). :mod:`wasml.data` fetches what tasks point to,
+:mod:`wasml.image` decodes PNG files to RGB, :mod:`wasml.resize` resizes as OpenCV does, and
+:mod:`wasml.nn` runs the model's graphs on the host (``wasi:nn``).
 """
 
 from .errors import InvalidInput, ModelError, UnsupportedConfig
-from .labelconfig import Control, LabelConfig
+from .labelconfig import Control, Label, LabelConfig, LabelMap
 from .model import Call, Context, Event, Fit, Model, Task, export
 from .regions import Prediction, Region
-from . import data, log, store, text
+from . import data, image, log, nn, resize, store, text
 
 __all__ = [
     "Call",
@@ -33,7 +35,9 @@ __all__ = [
     "Event",
     "Fit",
     "InvalidInput",
+    "Label",
     "LabelConfig",
+    "LabelMap",
     "Model",
     "ModelError",
     "Prediction",
@@ -42,7 +46,10 @@ __all__ = [
     "UnsupportedConfig",
     "data",
     "export",
+    "image",
     "log",
+    "nn",
+    "resize",
     "store",
     "text",
 ]
