@@ -14,6 +14,7 @@ include!(concat!(env!("OUT_DIR"), "/components.rs"));
 
 pub mod fake_http;
 pub mod onnx;
+pub mod uploads;
 
 /// How long a host may take to print its address: first runs compile models in debug builds.
 const START_TIMEOUT: Duration = Duration::from_secs(60);

@@ -6,12 +6,11 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::Arc;
 
 use serde_json::{Value, json};
-use wasml_tests::fake_http::{Answer, FakeServer, Seen};
-use wasml_tests::{Host, HostBuilder, MODELS_DIR, data_path};
+use wasml_tests::Host;
+use wasml_tests::fake_http::FakeServer;
+use wasml_tests::uploads::{generate, host_with, iou, label_studio, pixels};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wasml-host-under-test");
 
@@ -49,23 +48,8 @@ fn render(
         "path": path, "width": width, "height": height, "format": format, "mode": mode,
         "lines": lines.iter().map(|(text, x, y, size)| json!({"text": text, "x": x, "y": y, "size": size})).collect::<Vec<_>>(),
     });
-    let mut child = Command::new("python3")
-        .arg(data_path("ocr/render.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 (scripts/install-toolchains installs Pillow)");
-    std::io::Write::write_all(
-        child.stdin.as_mut().expect("stdin"),
-        spec.to_string().as_bytes(),
-    )
-    .expect("spec");
-    let output = child.wait_with_output().expect("render");
-    assert!(
-        output.status.success(),
-        "render.py failed (is Pillow installed?)"
-    );
-    let boxes: Vec<[f64; 4]> = serde_json::from_slice(&output.stdout).expect("boxes");
+    let boxes: Vec<[f64; 4]> =
+        serde_json::from_value(generate("ocr/render.py", &spec)).expect("boxes");
     let drawn = lines
         .iter()
         .zip(boxes)
@@ -77,49 +61,9 @@ fn render(
     (std::fs::read(&path).expect("image"), drawn)
 }
 
-/// A stand-in Label Studio serving `files` as uploads of project 1 (through its storage
-/// proxy, as Label Studio 1.23 does), with the legacy token `secret`.
-fn label_studio(files: HashMap<String, (Vec<u8>, &'static str)>) -> FakeServer {
-    let files = Arc::new(files);
-    FakeServer::start(move |seen: &Seen| {
-        if seen.authorization.as_deref() != Some("Token secret") {
-            return Answer::new(401, "application/json", r#"{"detail": "no token"}"#);
-        }
-        let name = seen
-            .target
-            .strip_prefix("/storage-data/uploaded/?filepath=upload%2F1%2F")
-            .or_else(|| seen.target.strip_prefix("/data/upload/1/"));
-        match name.and_then(|n| files.get(n)) {
-            Some((bytes, content_type)) => Answer::new(200, content_type, bytes.clone()),
-            None => Answer::new(404, "text/html", "<h1>Not Found</h1>"),
-        }
-    })
-}
-
 /// A host serving the `ocr` model with its manifest and graphs from the models build.
 fn ocr_host(label_studio: &FakeServer) -> Host {
-    let models = Path::new(MODELS_DIR);
-    let mut builder = HostBuilder::new(BIN)
-        .model("ocr", &models.join("ocr.wasm"))
-        .models_file(
-            "ocr.toml",
-            &std::fs::read(models.join("ocr.toml")).expect("ocr.toml"),
-        )
-        .args(&[
-            "--label-studio-url",
-            &label_studio.url(""),
-            "--label-studio-api-key",
-            "secret",
-        ]);
-    for file in ["det.onnx", "cls.onnx", "rec.onnx", "keys.txt"] {
-        let bytes = std::fs::read(models.join("weights/ocr").join(file)).expect(file);
-        builder = builder.models_file(&format!("weights/ocr/{file}"), &bytes);
-    }
-    let host = builder.start();
-    host.wait_ready();
-    let entry = host.model_entry("ocr").expect("listed");
-    assert_eq!(entry["state"], "ready", "{entry}");
-    host
+    host_with(BIN, label_studio, &["ocr"], &["ocr"])
 }
 
 fn predict(host: &Host, tasks: Value, context: Option<Value>) -> (u16, Value) {
@@ -129,26 +73,6 @@ fn predict(host: &Host, tasks: Value, context: Option<Value>) -> (u16, Value) {
     }
     let reply = host.post_json("/models/ocr/predict", &body);
     (reply.status, reply.body)
-}
-
-/// The pixel box of a region's value, from its percent rectangle.
-fn pixels(value: &Value, width: f64, height: f64) -> [f64; 4] {
-    let n = |k: &str| value[k].as_f64().unwrap_or(f64::NAN);
-    let (x, y) = (n("x") * width / 100.0, n("y") * height / 100.0);
-    [
-        x,
-        y,
-        x + n("width") * width / 100.0,
-        y + n("height") * height / 100.0,
-    ]
-}
-
-fn iou(a: [f64; 4], b: [f64; 4]) -> f64 {
-    let ix = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
-    let iy = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
-    let inter = ix * iy;
-    let area = |r: [f64; 4]| (r[2] - r[0]) * (r[3] - r[1]);
-    inter / (area(a) + area(b) - inter)
 }
 
 /// `text` without its spaces. PP-OCRv4's recogniser (a Chinese and English model) often

@@ -81,11 +81,13 @@ def main():
     regions = []
     y = margin
 
-    title_size = width // 22
+    # A title as papers set theirs: larger than the body, centred.
+    title_size = width // 20
     font = ImageFont.load_default(size=title_size)
     title = " ".join(w.capitalize() for w in sentence(rng, rng.randint(3, 5)).split())
-    draw.text((margin, y), title, fill=(0, 0, 0), font=font)
-    regions.append({"class": "title", "box": list(draw.textbbox((margin, y), title, font=font))})
+    x = (width - draw.textlength(title, font=font)) // 2
+    draw.text((x, y), title, fill=(0, 0, 0), font=font)
+    regions.append({"class": "title", "box": list(draw.textbbox((x, y), title, font=font))})
     y += int(title_size * 2.2)
 
     body = width // 45
