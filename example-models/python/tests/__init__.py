@@ -1,0 +1,1 @@
+"""Unit tests of the Python helpers and models, run by ``example-models/python/test``."""
