@@ -18,6 +18,38 @@ export class Label {
   }
 }
 
+// Class names compare without case, with `_` and `-` read as spaces, so a class
+// `figure_caption` finds a label `Figure caption`.
+const normalise = (name) => name.trim().replace(/[_-]/g, ' ').toLowerCase();
+
+/**
+ * A control's labels, looked up by a model's class names, as Label Studio's Python SDK maps
+ * them (`build_label_map`): `<Choice value="Upside down" predicted_values="180"/>` takes the
+ * model's class `180`. Built by `Control.labelMap()`.
+ */
+export class LabelMap {
+  /** `entries`: `[class, label]` pairs, explicit `predicted_values` first, then each label's own value. */
+  constructor(entries) {
+    this.entries = entries;
+  }
+
+  /**
+   * The label for class `name`: one that lists it in `predicted_values` (exactly, then
+   * normalised), else one whose value is the class name (exactly, then normalised), else
+   * `undefined` (the config does not name the class).
+   */
+  label(name) {
+    const exact = this.entries.find(([key]) => key === name);
+    const wanted = normalise(name);
+    return (exact ?? this.entries.find(([key]) => normalise(key) === wanted))?.[1];
+  }
+
+  /** Whether no class maps to a label (the control has no labels). */
+  isEmpty() {
+    return this.entries.length === 0;
+  }
+}
+
 /**
  * A control tag (`Choices`, `Labels`, `RectangleLabels`...): `name`, `tag`, `toName` (object
  * names), `inputs` (the objects: `{name, tag, value, valueList, valueType}`), `labels`,
@@ -42,6 +74,27 @@ export class Control {
   /** The object named `name` among this control's inputs (a result's `to_name`), or `undefined`. */
   inputNamed(name) {
     return this.inputs.find((input) => input.name === name);
+  }
+
+  /** The first of this control's objects whose tag is one of `tags` (e.g. `'Image'`), or `undefined`. */
+  inputTagged(...tags) {
+    return this.inputs.find((input) => tags.includes(input.tag));
+  }
+
+  /** Its labels by a model's class names: see `LabelMap`. */
+  labelMap() {
+    const explicit = [];
+    for (const label of this.labels) {
+      const values = label.attribute('predicted_values');
+      if (values !== undefined) {
+        for (const value of values.split(',').map((v) => v.trim())) {
+          if (value) {
+            explicit.push([value, label.value]);
+          }
+        }
+      }
+    }
+    return new LabelMap([...explicit, ...this.labels.map((label) => [label.value, label.value])]);
   }
 }
 
