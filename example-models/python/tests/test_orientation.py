@@ -73,10 +73,23 @@ class Orientation(unittest.TestCase):
         self.assertEqual(prediction["result"][0]["value"]["choices"], ["90"])
         self.assertAlmostEqual(prediction["score"], expected, places=9)
 
-    def test_configs_without_the_four_choices_on_an_image_are_unsupported(self):
-        partial = control("rotation", "Choices", [("page", "Image", "image")], [("0", {}), ("180", {})])
-        on_text = control("rotation", "Choices", [("t", "Text", "text")], [(c, {}) for c in ("0", "90", "180", "270")])
-        for req in (request(partial), request(on_text), request()):
+    def test_a_config_offering_some_angles_gets_those_and_nothing_for_the_others(self):
+        partial = request(control("rotation", "Choices", [("page", "Image", "image")], [("0", {}), ("180", {})]))
+        with FakeHost() as host:
+            host.serve(PAGE, fixture_bytes("orientation/page.png"))
+            host.graph("orientation", lambda inputs: [f32_output("fetch_name_0", [0.1, 0.1, 0.7, 0.1])])
+            offered = predict(host, partial)
+            host.graph("orientation", lambda inputs: [f32_output("fetch_name_0", [0.1, 0.7, 0.1, 0.1])])
+            not_offered = predict(host, partial)
+        self.assertEqual(offered["result"][0]["value"]["choices"], ["180"])
+        self.assertEqual(not_offered, {"result": []})
+
+    def test_configs_offering_no_angle_on_an_image_are_unsupported(self):
+        other = control("rotation", "Choices", [("page", "Image", "image")], [("Yes", {}), ("No", {})])
+        angles = [(c, {}) for c in ("0", "90", "180", "270")]
+        on_text = control("rotation", "Choices", [("t", "Text", "text")], angles)
+        no_key = control("rotation", "Choices", [("page", "Image", None)], angles)
+        for req in (request(other), request(on_text), request(no_key), request()):
             with FakeHost() as host:
                 error = failure(host, req)
             self.assertIsInstance(error, types.ModelError_UnsupportedConfig)
