@@ -75,6 +75,20 @@ pub fn host_with(bin: &str, label_studio: &FakeServer, models: &[&str], weights:
     host
 }
 
+/// Sets up project `project` of `model` as Label Studio's `/setup` does when a user saves the
+/// model's settings: its label config and the `extra_params` text (`params` as JSON).
+pub fn setup_with_params(host: &Host, model: &str, project: u64, config: &str, params: &Value) {
+    let reply = host.post_json(
+        &format!("/models/{model}/setup"),
+        &serde_json::json!({
+            "project": format!("{project}.1700000000"),
+            "schema": config,
+            "extra_params": params.to_string(),
+        }),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+}
+
 /// Runs the Python script `tests/data/<script>` with `spec` as JSON on stdin and returns what
 /// it prints, parsed as JSON (the generators print what they drew).
 pub fn generate(script: &str, spec: &Value) -> Value {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
-use wasml_tests::uploads::{generate, host_with, label_studio};
+use wasml_tests::uploads::{generate, host_with, label_studio, setup_with_params};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wasml-host-under-test");
 
@@ -162,7 +162,13 @@ fn speech_segments_follow_the_phrases_in_every_format() {
     // leaves nothing; a bad value is the config's error.
     let mut tuned = body.clone();
     tuned["tasks"] = json!([tasks[0]]);
-    tuned["extra_params"] = json!({"min_speech_duration_ms": 5000});
+    setup_with_params(
+        &host,
+        "speech",
+        1,
+        TEMPLATE,
+        &json!({"min_speech_duration_ms": 5000}),
+    );
     let reply = host.post_json("/models/speech/predict", &tuned);
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(
@@ -171,8 +177,11 @@ fn speech_segments_follow_the_phrases_in_every_format() {
         "{}",
         reply.body
     );
-    tuned["extra_params"] = json!({"threshold": "loud"});
-    assert_eq!(host.post_json("/models/speech/predict", &tuned).status, 422);
+    setup_with_params(&host, "speech", 1, TEMPLATE, &json!({"threshold": "loud"}));
+    let reply = host.post_json("/models/speech/predict", &tuned);
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let detail = reply.body["detail"].as_str().unwrap_or("");
+    assert!(detail.contains("threshold"), "{}", reply.body);
 }
 
 #[test]
@@ -192,7 +201,13 @@ fn speech_refuses_what_is_not_audio_and_configs_without_audio_labels() {
         });
         let reply = host.post_json("/models/speech/predict", &body);
         assert_eq!(reply.status, 422, "{name}: {}", reply.body);
-        assert!(reply.body["error"].is_string(), "{}", reply.body);
+        // Bytes that are not audio are named by the task's data key, a missing file by its URL.
+        let detail = reply.body["detail"].as_str().unwrap_or("");
+        assert!(
+            detail.contains("data.audio") || detail.contains(name),
+            "{}",
+            reply.body
+        );
     }
     let text = r#"<View><Text name="t" value="$text"/><Labels name="l" toName="t">
         <Label value="PER"/></Labels></View>"#;
@@ -200,7 +215,10 @@ fn speech_refuses_what_is_not_audio_and_configs_without_audio_labels() {
     let reply = host.post_json("/models/speech/predict", &body);
     assert_eq!(reply.status, 422, "{}", reply.body);
     assert!(
-        reply.body["error"].as_str().unwrap_or("").contains("Audio"),
+        reply.body["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("<Audio"),
         "{}",
         reply.body
     );

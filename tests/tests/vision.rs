@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use wasml_tests::Host;
-use wasml_tests::uploads::{generate, host_with, iou, label_studio, pixels};
+use wasml_tests::uploads::{generate, host_with, iou, label_studio, pixels, setup_with_params};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wasml-host-under-test");
 
@@ -86,6 +86,8 @@ fn serve_pages(pages: &[&Page]) -> wasml_tests::fake_http::FakeServer {
     )
 }
 
+/// Asks `model` about `pages` in project 1, after setting the project's `extra_params` (as
+/// Label Studio's `/setup` does) when `params` are given; they stay for later calls.
 fn predict(
     host: &Host,
     model: &str,
@@ -98,9 +100,9 @@ fn predict(
         .enumerate()
         .map(|(i, p)| json!({"id": i + 1, "data": {"image": format!("/data/upload/1/{}", p.name)}}))
         .collect();
-    let mut body = json!({"tasks": tasks, "label_config": config, "project": "1"});
+    let body = json!({"tasks": tasks, "label_config": config, "project": "1"});
     if let Some(params) = params {
-        body["extra_params"] = params;
+        setup_with_params(host, model, 1, config, &params);
     }
     let reply = host.post_json(&format!("/models/{model}/predict"), &body);
     (reply.status, reply.body)
@@ -262,7 +264,7 @@ fn layout_and_orientation_refuse_configs_and_files_they_cannot_read() {
     let (status, body) = predict(&host, "layout", cars, &[&page], None);
     assert_eq!(status, 422, "{body}");
     assert!(
-        body["error"]
+        body["detail"]
             .as_str()
             .unwrap_or("")
             .contains("RectangleLabels"),
@@ -280,7 +282,7 @@ fn layout_and_orientation_refuse_configs_and_files_they_cannot_read() {
         let (status, body) = predict(&host, model, config, &[&bad], None);
         assert_eq!(status, 422, "{model}: {body}");
         assert!(
-            body["error"].as_str().unwrap_or("").contains("image"),
+            body["detail"].as_str().unwrap_or("").contains("image"),
             "{model}: {body}"
         );
     }
