@@ -25,7 +25,7 @@ struct BitWriter {
 impl BitWriter {
     fn push(&mut self, value: u32, width: u32) {
         for bit in (0..width).rev() {
-            if self.bits % 8 == 0 {
+            if self.bits.is_multiple_of(8) {
                 self.bytes.push(0);
             }
             if (value >> bit) & 1 == 1 {

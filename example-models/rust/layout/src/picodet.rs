@@ -89,7 +89,10 @@ fn decode_head<'a>(
     // `np.arange(800 / stride)` has ceil(800 / stride) points.
     let (rows, columns) = (INPUT_HEIGHT.div_ceil(stride), INPUT_WIDTH.div_ceil(stride));
     let points = rows * columns;
-    if classes == 0 || head.scores.len() != points * classes || head.distances.len() % points != 0 {
+    if classes == 0
+        || head.scores.len() != points * classes
+        || !head.distances.len().is_multiple_of(points)
+    {
         return Err(format!(
             "the layout head of stride {stride} has {} scores and {} distances for {points} points",
             head.scores.len(),
@@ -97,7 +100,7 @@ fn decode_head<'a>(
         ));
     }
     let per_point = head.distances.len() / points;
-    if per_point % 4 != 0 || per_point < 4 {
+    if !per_point.is_multiple_of(4) || per_point < 4 {
         return Err(format!(
             "the layout head of stride {stride} has {per_point} bins per point"
         ));
