@@ -11,13 +11,17 @@ Each test uses its own project, so they are independent; the steps inside a test
 other and stop at the first failed check.
 """
 
+import array
 import io
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
+import wave
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
@@ -28,8 +32,11 @@ WASML_URL = os.environ.get("E2E_WASML_URL", "http://127.0.0.1:9090")
 # How long to wait for anything that should happen within a second (the machine may be busy).
 DEADLINE = float(os.environ.get("E2E_DEADLINE_SECS", "60"))
 
+# The repository, for the test-input generators under tests/data.
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 # Models the test needs, all built from example-models/rust.
-MODELS = ("dummy", "substring-matching", "text-classifier")
+MODELS = ("dummy", "substring-matching", "text-classifier", "ocr", "layout", "speech")
 
 CHOICES_CONFIG = """<View>
   <Text name="text" value="$text"/>
@@ -53,6 +60,27 @@ OCR_CONFIG = """<View>
   <TextArea name="transcription" toName="image" editable="true" perRegion="true" required="true"
             maxSubmissions="1" rows="5" placeholder="Recognized Text" displayMode="region-list"/>
 </View>"""
+# A document layout project: the labels named the project's way, the model's classes mapped
+# by value or predicted_values.
+LAYOUT_CONFIG = """<View>
+  <Image name="page" value="$image"/>
+  <RectangleLabels name="layout" toName="page">
+    <Label value="Paragraph" predicted_values="text" background="green"/>
+    <Label value="Title" background="red"/>
+    <Label value="Table" background="blue"/>
+    <Label value="Figure" background="orange"/>
+  </RectangleLabels>
+</View>"""
+
+# Label Studio's voice activity template (Audio/Speech Processing > Voice Activity Detection).
+SPEECH_CONFIG = """<View>
+  <Labels name="label" toName="audio" zoom="true">
+    <Label value="Speech" background="red"/>
+    <Label value="Noise" background="grey"/>
+  </Labels>
+  <Audio name="audio" value="$audio"/>
+</View>"""
+
 URL_CHOICES_CONFIG = """<View>
   <Text name="text" value="$text" valueType="url"/>
   <Choices name="sentiment" toName="text" choice="single">
@@ -771,6 +799,111 @@ class LabelStudioEndToEnd(unittest.TestCase):
             step(f"{name}: read {texts}")
         graphs = {g["name"]: g for g in host_models()["ocr"]["nn"]["graphs"]}
         self.assertGreaterEqual(graphs["det"]["inferences"], len(pages), graphs["det"])
+
+    def test_6_layout_on_uploaded_pages(self):
+        """document pages uploaded through Label Studio: layout finds their regions on ONNX Runtime"""
+        render = os.path.join(REPO, "tests", "data", "vision", "render_page.py")
+        drawn, uploads = {}, []
+        with tempfile.TemporaryDirectory() as tmp:
+            for seed, name in ((3, "report.png"), (7, "paper.png")):
+                path = os.path.join(tmp, name)
+                spec = json.dumps({"path": path, "seed": seed, "width": 900, "height": 1260})
+                out = subprocess.run([sys.executable, render], input=spec, capture_output=True, text=True, check=True)
+                drawn[name] = json.loads(out.stdout)
+                with open(path, "rb") as f:
+                    uploads.append((name, (name, f.read(), "image/png")))
+        project = create_project("e2e layout", LAYOUT_CONFIG)
+        connect_model(self, project, "layout")
+        answer = LS.post(f"/api/projects/{project}/import", files=uploads)
+        self.assertEqual(answer["task_count"], len(uploads), answer)
+        tasks = LS.get(f"/api/tasks?project={project}&page_size=100")["tasks"]
+        refs = {task["id"]: task["data"]["image"] for task in tasks}
+        step(f"uploaded {len(uploads)} pages: {refs}")
+
+        retrieve_predictions(project)
+        stored = by_task(predictions(project))
+        labels = {"text": "Paragraph", "title": "Title", "table": "Table", "figure": "Figure"}
+        for task, ref in refs.items():
+            name = next(n for n in drawn if ref.endswith(n))
+            self.assertEqual(len(stored.get(task, [])), 1, f"task {task}: {stored.get(task)}")
+            result = stored[task][0]["result"]
+            page = drawn[name]
+            w, h = page["width"], page["height"]
+            found = [
+                (r["value"]["rectanglelabels"][0],
+                 [r["value"]["x"] * w / 100, r["value"]["y"] * h / 100,
+                  (r["value"]["x"] + r["value"]["width"]) * w / 100, (r["value"]["y"] + r["value"]["height"]) * h / 100])
+                for r in result
+            ]
+            for r in result:
+                self.assertEqual((r["from_name"], r["to_name"], r["type"]), ("layout", "page", "rectanglelabels"), r)
+                self.assertIn(r["value"]["rectanglelabels"][0], labels.values(), r)
+            for region in page["regions"]:
+                if region["class"] not in ("text", "table", "figure"):
+                    continue
+                best = max([iou(b, region["box"]) for label, b in found if label == labels[region["class"]]] or [0])
+                self.assertGreater(best, 0.5, f"{name}: the {region['class']} at {region['box']} in {result}")
+            step(f"{name}: {sorted(label for label, _ in found)}")
+        graphs = {g["name"]: g for g in host_models()["layout"]["nn"]["graphs"]}
+        self.assertGreaterEqual(graphs["layout"]["inferences"], len(uploads), graphs)
+
+    def test_7_speech_on_uploaded_audio(self):
+        """recordings uploaded through Label Studio: speech finds each phrase with Silero VAD on ONNX Runtime"""
+        phrases = ["Please label this recording.", "It has three phrases.", "Thank you."]
+        gaps = [0.8, 1.2, 1.0, 0.7]
+        with tempfile.TemporaryDirectory() as tmp:
+            pieces, truth, t = [], [], 0.0
+            for gap, text in zip(gaps, phrases + [None]):
+                pieces.append(array.array("h", bytes(2 * int(gap * 22050))))
+                t += gap
+                if text is None:
+                    break
+                path = os.path.join(tmp, "phrase.wav")
+                subprocess.run(["espeak-ng", "-w", path, text], check=True)
+                with wave.open(path) as w:
+                    self.assertEqual((w.getframerate(), w.getsampwidth(), w.getnchannels()), (22050, 2, 1))
+                    voice = array.array("h", w.readframes(w.getnframes()))
+                loud = [i for i, v in enumerate(voice) if abs(v) > 655]
+                voice = voice[loud[0]:loud[-1] + 1]
+                pieces.append(voice)
+                truth.append((t, t + len(voice) / 22050))
+                t += len(voice) / 22050
+            buffer = io.BytesIO()
+            with wave.open(buffer, "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(22050)
+                for piece in pieces:
+                    w.writeframes(piece.tobytes())
+        project = create_project("e2e speech", SPEECH_CONFIG)
+        connect_model(self, project, "speech")
+        answer = LS.post(f"/api/projects/{project}/import", files=[("talk.wav", ("talk.wav", buffer.getvalue(), "audio/wav"))])
+        self.assertEqual(answer["task_count"], 1, answer)
+        tasks = LS.get(f"/api/tasks?project={project}&page_size=100")["tasks"]
+        ref = tasks[0]["data"]["audio"]
+        self.assertIn(f"/data/upload/{project}/", ref)
+        step(f"uploaded a recording of {t:.2f} s: {ref}")
+
+        retrieve_predictions(project)
+        stored = by_task(predictions(project))
+        self.assertEqual(len(stored.get(tasks[0]["id"], [])), 1, stored)
+        result = stored[tasks[0]["id"]][0]["result"]
+        self.assertEqual(len(result), len(truth), result)
+        for region, (start, end) in zip(result, truth):
+            self.assertEqual((region["from_name"], region["to_name"], region["type"]), ("label", "audio", "labels"), region)
+            self.assertEqual(region["value"]["labels"], ["Speech"], region)
+            self.assertLess(abs(region["value"]["start"] - start), 0.3, (region, start))
+            self.assertLess(abs(region["value"]["end"] - end), 0.3, (region, end))
+        step(f"segments {[(r['value']['start'], r['value']['end']) for r in result]} for phrases at {truth}")
+
+
+def iou(a, b):
+    """Intersection over union of two [x0, y0, x1, y1] boxes."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])
+    return inter / (area(a) + area(b) - inter)
 
 
 if __name__ == "__main__":
