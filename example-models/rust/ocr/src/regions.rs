@@ -158,22 +158,15 @@ fn image_of(control: &Control) -> Option<(String, String)> {
         .and_then(|i| Some((i.name.clone(), i.value.clone()?)))
 }
 
-/// The label for text lines: one whose `predicted_values` names `text`, else one whose value
-/// is `Text` (any case), else the first.
+/// The label for text lines: the control's label for the class `text` (one naming it in
+/// `predicted_values`, else one whose value is `Text` in any case: [`Control::label_map`]),
+/// else the first.
 fn text_label(control: &Control) -> Option<String> {
-    let named = control.labels.iter().find(|l| {
-        l.attribute("predicted_values")
-            .is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("text")))
-    });
-    named
-        .or_else(|| {
-            control
-                .labels
-                .iter()
-                .find(|l| l.value.eq_ignore_ascii_case("text"))
-        })
-        .or_else(|| control.labels.first())
-        .map(|l| l.value.clone())
+    control
+        .label_map()
+        .label("text")
+        .map(str::to_owned)
+        .or_else(|| control.labels.first().map(|l| l.value.clone()))
 }
 
 /// A line's quadrilateral as Label Studio values, in percent.
