@@ -3,7 +3,7 @@
 //! likes: `<Label value="Heading" predicted_values="title,header"/>` takes the model's
 //! `title` and `header` classes.
 
-use crate::Control;
+use crate::{Control, Input, LabelConfig};
 
 /// A control's labels, looked up by a model's class name. Built with [`Control::label_map`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,6 +40,55 @@ impl LabelMap {
     }
 }
 
+/// A control a classifier or detector answers for: found by [`LabelConfig::control_for_classes`].
+#[derive(Debug, Clone)]
+pub struct ClassControl<'a> {
+    /// The control (`from_name`).
+    pub control: &'a Control,
+    /// The object it labels (`to_name`); its `value` is the task data key.
+    pub object: &'a Input,
+    /// The control's labels by the model's class names.
+    pub labels: LabelMap,
+}
+
+impl ClassControl<'_> {
+    /// The task data key of the object (`$image` gives `image`).
+    pub fn data_key(&self) -> &str {
+        self.object.value.as_deref().unwrap_or_default()
+    }
+}
+
+impl LabelConfig {
+    /// The first control tagged `control_tag` on an object tagged one of `object_tags` with a
+    /// `value="$key"`, whose labels name at least one of the model's `classes` (by value or
+    /// `predicted_values`): what a model with a fixed class list answers for.
+    pub fn control_for_classes(
+        &self,
+        control_tag: &str,
+        object_tags: &[&str],
+        classes: &[&str],
+    ) -> Option<ClassControl<'_>> {
+        self.controls
+            .iter()
+            .filter(|c| c.tag == control_tag)
+            .find_map(|control| {
+                let object = control
+                    .inputs
+                    .iter()
+                    .find(|i| object_tags.contains(&i.tag.as_str()) && i.value.is_some())?;
+                let labels = control.label_map();
+                classes
+                    .iter()
+                    .any(|class| labels.label(class).is_some())
+                    .then_some(ClassControl {
+                        control,
+                        object,
+                        labels,
+                    })
+            })
+    }
+}
+
 impl Control {
     /// Its labels by the model's class names: see [`LabelMap`].
     pub fn label_map(&self) -> LabelMap {
@@ -64,7 +113,7 @@ impl Control {
 
 #[cfg(test)]
 mod tests {
-    use crate::Label;
+    use crate::{Input, Label, LabelConfig};
 
     use super::*;
 
@@ -100,6 +149,48 @@ mod tests {
         assert_eq!(map.label("figure_caption"), Some("Figure caption"));
         assert_eq!(map.label("table"), Some("Table"));
         assert_eq!(map.label("equation"), None);
+    }
+
+    #[test]
+    fn the_control_for_a_models_classes() {
+        let image = Input {
+            name: "page".into(),
+            tag: "Image".into(),
+            value: Some("image".into()),
+            ..Input::default()
+        };
+        let with = |name: &str, tag: &str, labels: &[(&str, Option<&str>)]| Control {
+            name: name.into(),
+            tag: tag.into(),
+            inputs: vec![image.clone()],
+            ..control(labels)
+        };
+        let config = LabelConfig {
+            raw: String::new(),
+            controls: vec![
+                with("cars", "RectangleLabels", &[("Car", None)]),
+                with("kind", "Choices", &[("table", None)]),
+                with("layout", "RectangleLabels", &[("Tables", Some("table"))]),
+            ],
+        };
+        let found = config
+            .control_for_classes("RectangleLabels", &["Image"], &["text", "table"])
+            .expect("found");
+        assert_eq!(
+            (found.control.name.as_str(), found.data_key()),
+            ("layout", "image")
+        );
+        assert_eq!(found.labels.label("table"), Some("Tables"));
+        assert!(
+            config
+                .control_for_classes("RectangleLabels", &["Audio"], &["table"])
+                .is_none()
+        );
+        assert!(
+            config
+                .control_for_classes("Labels", &["Image"], &["table"])
+                .is_none()
+        );
     }
 
     #[test]

@@ -110,7 +110,7 @@ pub use config::{Control, Input, Label, LabelConfig};
 pub use control_regions::RegionBuilder;
 pub use error::Error;
 pub use event::{Event, EventKind, Fit};
-pub use label_map::LabelMap;
+pub use label_map::{ClassControl, LabelMap};
 pub use model::Model;
 pub use region::{Prediction, Region, Span};
 pub use serde_json;

@@ -1,16 +1,13 @@
 """The OCR benchmark's driver (see ocr.sh): renders the images, runs the reference and the
 host on them in turn, prints the numbers."""
-import concurrent.futures
-import http.server
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import threading
-import time
 import urllib.request
+
+from bench_http import concurrently, free_port, post, rss_kib, serve_files, timed, wait_loaded
 
 from PIL import Image, ImageDraw, ImageFont
 from rapidocr_onnxruntime import RapidOCR
@@ -44,37 +41,14 @@ def render_pages():
     return pages
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def serve_files(port):
-    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=WORK, **k)
-    http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
 
 
-def post(port, path, body):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=300) as answer:
-        return json.load(answer)
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        fields = dict(line.split(":", 1) for line in status)
-    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
-def concurrently(fn, items, clients=4):
-    started = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-        list(pool.map(fn, items))
-    return len(items) / (time.perf_counter() - started)
 
 
 def main():
@@ -92,7 +66,7 @@ def main():
 
     # --- the host -------------------------------------------------------------------------
     file_port, port = free_port(), free_port()
-    serve_files(file_port)
+    serve_files(WORK, file_port)
     log = open(os.path.join(WORK, "host.log"), "w")
     host = subprocess.Popen(
         [HOST_BIN, "serve", "--models", os.path.join(WORK, "models"), "--data-dir", os.path.join(WORK, "data"),
@@ -100,14 +74,7 @@ def main():
          "--label-studio-url", f"http://127.0.0.1:{file_port}", "--label-studio-api-key", "bench"],
         stdout=log, stderr=subprocess.STDOUT)
     try:
-        for _ in range(300):
-            try:
-                models = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/models"))
-                if all(m["state"] != "loading" for m in models["models"]) and models["models"]:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
+        wait_loaded(port)
         idle_rss, _ = rss_kib(host.pid)
 
         def task(name):
@@ -159,10 +126,6 @@ def main():
               f"Runtime's time): {overhead * 1000:.2f} ms")
 
 
-def timed(fn):
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
 
 
 def graph_ms(port, model, graph):

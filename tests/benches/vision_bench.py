@@ -1,17 +1,13 @@
 """The vision and audio benchmark's driver (see vision.sh): makes the inputs, runs each
 package and the host on them in turn, prints the numbers."""
-import concurrent.futures
-import http.server
 import json
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.request
+
+from bench_http import concurrently, free_port, median_time, post, serve_files, wait_loaded
 
 HOST_BIN, WORK, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
 LAYOUT = """<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">
@@ -58,41 +54,16 @@ def make_inputs():
     return pages, turned, recordings
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def serve_files(port):
-    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=WORK, **k)
-    http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
 
 
-def post(port, path, body):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=600) as answer:
-        return json.load(answer)
 
 
-def timed(fn):
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
 
 
-def median_time(fn, items, repeats=3):
-    return statistics.median(statistics.median(timed(lambda: fn(i)) for _ in range(repeats)) for i in items)
 
 
-def concurrently(fn, items, clients=4):
-    started = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-        list(pool.map(fn, items))
-    return len(items) / (time.perf_counter() - started)
 
 
 def references():
@@ -162,7 +133,7 @@ def main():
         rows.append((model, median_time(fn, items), concurrently(fn, items * 2)))
 
     file_port, port = free_port(), free_port()
-    serve_files(file_port)
+    serve_files(WORK, file_port)
     log = open(os.path.join(WORK, "host.log"), "w")
     host = subprocess.Popen(
         [HOST_BIN, "serve", "--models", os.path.join(WORK, "models"), "--data-dir", os.path.join(WORK, "data"),
@@ -171,14 +142,7 @@ def main():
         stdout=log, stderr=subprocess.STDOUT)
     host_rows, host_found = {}, {}
     try:
-        for _ in range(1200):
-            try:
-                models = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/models"))
-                if models["models"] and all(m["state"] != "loading" for m in models["models"]):
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
+        models = wait_loaded(port, timeout=300)
         served = {m["name"] for m in models["models"] if m["state"] == "ready"}
         for model in ["layout", "orientation", "speech", "orientation-python", "orientation-js"]:
             if model not in served:

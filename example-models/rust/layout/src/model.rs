@@ -90,19 +90,8 @@ fn answer(
 /// image's data key and the label map.
 fn find_control(call: &Call) -> Result<(&Control, String, LabelMap), Error> {
     call.label_config
-        .controls
-        .iter()
-        .filter(|c| c.tag == "RectangleLabels")
-        .find_map(|control| {
-            let input = control.inputs.iter().find(|i| i.tag == "Image")?;
-            // The host gives the data key without its `$`.
-            let key = input.value.clone()?;
-            let labels = control.label_map();
-            CLASSES
-                .iter()
-                .any(|class| labels.label(class).is_some())
-                .then_some((control, key, labels))
-        })
+        .control_for_classes("RectangleLabels", &["Image"], &CLASSES)
+        .map(|found| (found.control, found.data_key().to_owned(), found.labels))
         .ok_or_else(|| {
             Error::unsupported_config(format!(
                 "layout needs a <RectangleLabels> on an <Image value=\"$key\"> with a label for \

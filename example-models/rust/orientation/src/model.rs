@@ -50,19 +50,8 @@ impl Model for Orientation {
 /// image's data key and the label map.
 fn find_control(call: &Call) -> Result<(&Control, String, LabelMap), Error> {
     call.label_config
-        .controls
-        .iter()
-        .filter(|c| c.tag == "Choices")
-        .find_map(|control| {
-            let input = control.inputs.iter().find(|i| i.tag == "Image")?;
-            // The host gives the data key without its `$`.
-            let key = input.value.clone()?;
-            let labels = control.label_map();
-            CLASSES
-                .iter()
-                .any(|class| labels.label(class).is_some())
-                .then_some((control, key, labels))
-        })
+        .control_for_classes("Choices", &["Image"], &CLASSES)
+        .map(|found| (found.control, found.data_key().to_owned(), found.labels))
         .ok_or_else(|| {
             Error::unsupported_config(
                 "orientation needs a <Choices> on an <Image value=\"$key\"> with the choices \
