@@ -56,31 +56,55 @@ export function decodeImage(bytes) {
   return toRgb(decodeSamples(bytes));
 }
 
-/** Flattens decoded samples to RGB: grey replicated, alpha composited over white. */
+// OVER[a * 256 + c]: sample c of alpha a composited over white. Built once when the module
+// loads, which componentize-js does at build time, so no call pays for it.
+const OVER = new Uint8Array(65536);
+for (let a = 0; a < 256; a++) {
+  for (let c = 0; c < 256; c++) {
+    OVER[a * 256 + c] = Math.floor((c * a + 255 * (255 - a) + 127) / 255);
+  }
+}
+
+/**
+ * Flattens decoded samples to RGB: grey replicated, alpha composited over white. One loop per
+ * channel count, with a table instead of arithmetic: the engine interprets every operation.
+ */
 export function toRgb({ width, height, channels, samples }) {
   if (channels === 3) {
     return new RgbImage(width, height, samples);
   }
   const n = width * height;
   const pixels = new Uint8Array(3 * n);
-  const over = (c, a) => ((c * a + 255 * (255 - a) + 127) / 255) | 0;
-  for (let p = 0, o = 0, i = 0; p < n; p++, i += channels) {
-    if (channels === 1) {
-      const g = samples[i];
-      pixels[o++] = g;
-      pixels[o++] = g;
-      pixels[o++] = g;
-    } else if (channels === 2) {
-      const g = over(samples[i], samples[i + 1]);
-      pixels[o++] = g;
-      pixels[o++] = g;
-      pixels[o++] = g;
-    } else {
-      const a = samples[i + 3];
-      pixels[o++] = over(samples[i], a);
-      pixels[o++] = over(samples[i + 1], a);
-      pixels[o++] = over(samples[i + 2], a);
+  if (channels === 1) {
+    for (let p = 0, o = 0; p < n; p++, o += 3) {
+      const g = samples[p];
+      pixels[o] = g;
+      pixels[o + 1] = g;
+      pixels[o + 2] = g;
     }
+  } else if (channels === 2) {
+    for (let p = 0, o = 0, i = 0; p < n; p++, o += 3, i += 2) {
+      const g = OVER[(samples[i + 1] << 8) | samples[i]];
+      pixels[o] = g;
+      pixels[o + 1] = g;
+      pixels[o + 2] = g;
+    }
+  } else if (channels === 4) {
+    for (let p = 0, o = 0, i = 0; p < n; p++, o += 3, i += 4) {
+      const a = samples[i + 3];
+      if (a === 255) {
+        pixels[o] = samples[i];
+        pixels[o + 1] = samples[i + 1];
+        pixels[o + 2] = samples[i + 2];
+      } else {
+        const row = a << 8;
+        pixels[o] = OVER[row | samples[i]];
+        pixels[o + 1] = OVER[row | samples[i + 1]];
+        pixels[o + 2] = OVER[row | samples[i + 2]];
+      }
+    }
+  } else {
+    throw new RangeError(`${channels} channels`);
   }
   return new RgbImage(width, height, pixels);
 }
