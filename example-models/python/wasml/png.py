@@ -9,12 +9,16 @@ ignored, as PIL ignores it. :func:`wasml.image.decode` flattens the result to RG
 
 Why the loops look as they do: the interpreter runs every Python-level operation, so the
 filters that have a C-level equivalent use it (``itertools.accumulate`` for Sub, a
-carry-free big-integer add for Up) and the two that are sequential per byte (Average,
-Paeth) run lane by lane with as few operations as possible.
+carry-free big-integer add for Up, Sub's running sum again for the stretches of a Paeth row
+under flat colour) and what stays sequential per byte (Average, the rest of Paeth) runs lane
+by lane with as few operations as possible.
 """
 
+import re
 import struct
+import sys
 import zlib
+from array import array
 from itertools import accumulate
 
 from .errors import InvalidInput
@@ -28,7 +32,10 @@ _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
 # Adam7 passes: (x start, y start, x step, y step).
 _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
-_MASK = (255).__and__
+# Where the least significant byte of a 32-bit word sits in its bytes.
+_LOW_BYTE = 0 if sys.byteorder == "little" else 3
+if array("I").itemsize != 4:
+    raise ImportError("wasml.png needs a 4-byte array('I')")
 
 
 class Decoded:
@@ -145,11 +152,18 @@ def _unfilter(raw: bytes, at: int, width: int, height: int, bits: int):
     return rows, end
 
 
+def _running_sum(values: bytes, initial: int = 0) -> bytes:
+    """The running sums of ``values`` from ``initial``, modulo 256: summed by
+    ``accumulate`` into 32-bit words (C speed), whose low bytes are the sums modulo 256."""
+    words = array("I", accumulate(values, initial=initial)).tobytes()
+    return words[_LOW_BYTE + 4 :: 4]  # The first word is `initial` itself.
+
+
 def _sub(line: bytes, bpp: int) -> bytes:
     # Each lane (byte position within a pixel) is a running sum modulo 256.
     out = bytearray(line)
     for lane in range(bpp):
-        out[lane::bpp] = bytes(map(_MASK, accumulate(line[lane::bpp])))
+        out[lane::bpp] = _running_sum(line[lane::bpp])
     return bytes(out)
 
 
@@ -178,29 +192,61 @@ def _average(line: bytes, prev: bytes, bpp: int) -> bytes:
 def _paeth(line: bytes, prev: bytes, bpp: int) -> bytes:
     out = bytearray(len(line))
     for lane in range(bpp):
-        a = c = 0
-        values = []
-        append = values.append
-        for x, b in zip(line[lane::bpp], prev[lane::bpp]):
-            pa = b - c  # |p - a| with p = a + b - c
-            pb = a - c  # |p - b|
-            pc = pa + pb  # |p - c|
-            if pa < 0:
-                pa = -pa
-            if pb < 0:
-                pb = -pb
-            if pc < 0:
-                pc = -pc
-            if pa <= pb and pa <= pc:
-                a = (x + a) & 255
-            elif pb <= pc:
-                a = (x + b) & 255
-            else:
-                a = (x + c) & 255
-            append(a)
-            c = b
-        out[lane::bpp] = bytes(values)
+        out[lane::bpp] = _paeth_lane(line[lane::bpp], prev[lane::bpp])
     return bytes(out)
+
+
+# Runs of at least this many bytes whose byte above equals the one above-left are decoded
+# as Sub (at C speed); shorter ones are not worth leaving the byte loop for.
+_PAETH_RUN = re.compile(rb"\x00{8,}")
+
+
+def _paeth_lane(line: bytes, prev: bytes) -> bytes:
+    """One lane of a Paeth row: each byte's left neighbour is the previous byte of the lane."""
+    n = len(line)
+    values = bytearray(n)
+    if n == 0:
+        return bytes(values)
+    # Where the byte above equals the one above-left (b == c: blank paper, flat colour),
+    # Paeth predicts the left byte, so the run is a running sum, as with Sub. Those runs are
+    # the zero bytes of prev XOR prev shifted by one.
+    diff = (int.from_bytes(prev[1:], "little") ^ int.from_bytes(prev[:-1], "little")).to_bytes(n - 1, "little")
+    # With no left neighbour Paeth predicts the byte above.
+    a = values[0] = (line[0] + prev[0]) & 255
+    j = 1
+    for run in [*_PAETH_RUN.finditer(diff), None]:
+        start, end = (run.start() + 1, run.end() + 1) if run else (n, n)
+        if j < start:
+            values[j:start], a = _paeth_bytes(line[j:start], prev[j:start], prev[j - 1 : start - 1], a)
+        if start < end:
+            values[start:end] = _running_sum(line[start:end], a)
+            a = values[end - 1]
+        j = end
+    return bytes(values)
+
+
+def _paeth_bytes(line: bytes, above: bytes, above_left: bytes, a: int):
+    """Paeth byte by byte, from left neighbour ``a``; returns the bytes and the last one."""
+    values = []
+    append = values.append
+    for x, b, c in zip(line, above, above_left):
+        pa = b - c  # |p - a| with p = a + b - c
+        pb = a - c  # |p - b|
+        pc = pa + pb  # |p - c|
+        if pa < 0:
+            pa = -pa
+        if pb < 0:
+            pb = -pb
+        if pc < 0:
+            pc = -pc
+        if pa <= pb and pa <= pc:
+            a = (x + a) & 255
+        elif pb <= pc:
+            a = (x + b) & 255
+        else:
+            a = (x + c) & 255
+        append(a)
+    return bytes(values), a
 
 
 def _bit_table(depth: int, scale: int):
