@@ -52,8 +52,9 @@ const NORMALISED = MEAN.map((m, c) => normalised(m, STD[c]));
  */
 export function orientationControl(labelConfig) {
   for (const control of labelConfig.controls) {
-    const source = control.inputTagged('Image');
-    if (control.tag !== 'Choices' || source?.value === undefined) {
+    // Its first Image with a data key (the host gives the key without its `$`).
+    const source = control.inputs.find((i) => i.tag === 'Image' && i.value !== undefined);
+    if (control.tag !== 'Choices' || source === undefined) {
       continue;
     }
     const map = control.labelMap();

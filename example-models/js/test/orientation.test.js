@@ -96,6 +96,16 @@ test('a config offering some angles gets those, and nothing for the others', () 
   assert.deepEqual(predictOne(partial), { result: [] });
 });
 
+test('the data key is the first image that has one', () => {
+  answering([0.1, 0.7, 0.1, 0.1]);
+  const rotation = choices([['0'], ['90'], ['180'], ['270']], { name: 'thumb', tag: 'Image', value: undefined });
+  rotation.inputs.push({ name: 'page', tag: 'Image', value: 'scan' });
+  rotation.toName.push('page');
+  const prediction = predictOne(request(rotation), { scan: PAGE });
+  assert.deepEqual(fetches.at(-1), [PAGE, 4n]);
+  assert.equal(prediction.result[0].to_name, 'thumb', 'regions go on the first toName');
+});
+
 test('configs offering no angle on an image are unsupported', () => {
   answering([1, 0, 0, 0]);
   const angles = [['0'], ['90'], ['180'], ['270']];

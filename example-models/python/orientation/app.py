@@ -75,8 +75,9 @@ def orientation_control(config):
     classes (by value or ``predicted_values``): ``(control, key, label of each class or
     None)``."""
     for control in config.controls:
-        source = control.first_input("Image")
-        if control.tag != "Choices" or source is None or source.value is None:
+        # Its first Image with a data key (the host gives the key without its `$`).
+        source = next((i for i in control.inputs if i.tag == "Image" and i.value is not None), None)
+        if control.tag != "Choices" or source is None:
             continue
         mapping = control.label_map()
         labels = [mapping.label(c) for c in CLASSES]

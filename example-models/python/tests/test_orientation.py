@@ -84,6 +84,16 @@ class Orientation(unittest.TestCase):
         self.assertEqual(offered["result"][0]["value"]["choices"], ["180"])
         self.assertEqual(not_offered, {"result": []})
 
+    def test_the_data_key_is_the_first_image_that_has_one(self):
+        images = [("thumb", "Image", None), ("page", "Image", "scan")]
+        rotation = control("rotation", "Choices", images, [(c, {}) for c in ("0", "90", "180", "270")])
+        with FakeHost() as host:
+            host.serve(PAGE, fixture_bytes("orientation/page.png"))
+            host.graph("orientation", lambda inputs: [f32_output("fetch_name_0", [0.1, 0.7, 0.1, 0.1])])
+            prediction = predict(host, request(rotation), {"scan": PAGE})
+        self.assertEqual(host.fetches, [(PAGE, 4)])
+        self.assertEqual(prediction["result"][0]["to_name"], "thumb", "regions go on the first toName")
+
     def test_configs_offering_no_angle_on_an_image_are_unsupported(self):
         other = control("rotation", "Choices", [("page", "Image", "image")], [("Yes", {}), ("No", {})])
         angles = [(c, {}) for c in ("0", "90", "180", "270")]
