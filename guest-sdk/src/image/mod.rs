@@ -185,10 +185,18 @@ impl Normalize {
 /// The image as a `[3, H, W]` block of planes in `order`, normalised: a network's input for
 /// one image (prepend the batch dimension in the tensor's shape).
 pub fn to_chw(image: &RgbImage, order: ChannelOrder, normalize: &Normalize) -> Vec<f32> {
-    let mut out = vec![0.0; 3 * image.width * image.height];
-    write_planes(image, order, &mut out, image.width, |plane, byte| {
-        normalize.apply(plane, byte)
-    });
+    // A byte has 256 values: normalise each once per plane, then look them up.
+    let table: Vec<[f32; 256]> = (0..3)
+        .map(|plane| std::array::from_fn(|byte| normalize.apply(plane, byte as u8)))
+        .collect();
+    let plane_size = image.width * image.height;
+    let mut out = vec![0.0; 3 * plane_size];
+    for (plane, (values, table)) in out.chunks_exact_mut(plane_size).zip(&table).enumerate() {
+        let source = order.source(plane);
+        for (value, pixel) in values.iter_mut().zip(image.data.chunks_exact(3)) {
+            *value = table[usize::from(pixel[source])];
+        }
+    }
     out
 }
 

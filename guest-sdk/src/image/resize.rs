@@ -138,19 +138,23 @@ pub fn resize_lanczos4(src: &RgbImage, width: usize, height: usize) -> RgbImage 
     let columns = lanczos_taps(src.width, width);
     let rows = lanczos_taps(src.height, height);
     let clamp = |i: isize, size: usize| i.clamp(0, size as isize - 1) as usize;
+    // Each output column's 8 source byte offsets, clamped once here rather than per pixel.
+    let offsets: Vec<[usize; 8]> = columns
+        .iter()
+        .map(|(sx, _)| std::array::from_fn(|k| clamp(sx + k as isize - 3, src.width) * 3))
+        .collect();
     // The horizontal pass of every source row, computed once: each is used by up to 8 rows.
-    let mut horizontal = Vec::with_capacity(src.height * width * 3);
-    for y in 0..src.height {
+    let mut horizontal = vec![0i32; src.height * width * 3];
+    for (y, out) in horizontal.chunks_exact_mut(width * 3).enumerate() {
         let row = src.row(y);
-        for (sx, weights) in &columns {
-            for c in 0..3 {
-                let mut sum = 0i32;
-                for (k, &w) in weights.iter().enumerate() {
-                    let x = clamp(sx + k as isize - 3, src.width);
-                    sum += i32::from(row[x * 3 + c]) * w;
-                }
-                horizontal.push(sum);
+        for ((pixel, at), (_, weights)) in out.chunks_exact_mut(3).zip(&offsets).zip(&columns) {
+            let mut sum = [0i32; 3];
+            for (&x, &w) in at.iter().zip(weights) {
+                sum[0] += i32::from(row[x]) * w;
+                sum[1] += i32::from(row[x + 1]) * w;
+                sum[2] += i32::from(row[x + 2]) * w;
             }
+            pixel.copy_from_slice(&sum);
         }
     }
     let stride = width * 3;
