@@ -23,14 +23,29 @@ pub struct Decoded {
     /// `width * height * channels` samples.
     pub samples: Vec<u8>,
     /// Whether the alpha channel comes from a PNG `tRNS` colour key on a grey or RGB image
-    /// (PIL ignores such a key; a model following PIL drops this channel).
+    /// (PIL ignores such a key, and so does [`Decoded::to_rgb`]).
     pub alpha_from_color_key: bool,
 }
 
 impl Decoded {
     /// The image in RGB: grey replicated, transparency composited over white
-    /// (`(c * a + 255 * (255 - a) + 127) / 255`, in integers).
+    /// (`(c * a + 255 * (255 - a) + 127) / 255`, in integers). A PNG colour key (`tRNS` on a
+    /// grey or RGB image) is ignored, as PIL ignores it: those pixels keep their colour.
     pub fn to_rgb(&self) -> RgbImage {
+        if self.alpha_from_color_key {
+            let kept = self.channels - 1;
+            let without = Decoded {
+                channels: kept,
+                samples: self
+                    .samples
+                    .chunks_exact(self.channels)
+                    .flat_map(|pixel| pixel[..kept].iter().copied())
+                    .collect(),
+                alpha_from_color_key: false,
+                ..*self
+            };
+            return without.to_rgb();
+        }
         let over_white = |c: u8, a: u8| {
             ((u32::from(c) * u32::from(a) + 255 * (255 - u32::from(a)) + 127) / 255) as u8
         };
@@ -281,6 +296,24 @@ mod tests {
         );
         let raw = decode(&rgba).expect("rgba");
         assert_eq!((raw.channels, raw.alpha_from_color_key), (4, false));
+    }
+
+    #[test]
+    fn a_colour_key_is_ignored_as_pil_ignores_it() {
+        let mut out = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut out, 2, 1);
+            encoder.set_color(png::ColorType::Rgb);
+            encoder.set_depth(png::BitDepth::Eight);
+            encoder.set_trns(vec![0, 10, 0, 20, 0, 30]);
+            let mut writer = encoder.write_header().expect("header");
+            writer
+                .write_image_data(&[10, 20, 30, 1, 2, 3])
+                .expect("data");
+        }
+        let raw = decode(&out).expect("keyed");
+        assert_eq!((raw.channels, raw.alpha_from_color_key), (4, true));
+        assert_eq!(raw.to_rgb().data, [10, 20, 30, 1, 2, 3]);
     }
 
     #[test]
