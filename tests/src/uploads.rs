@@ -39,6 +39,24 @@ pub fn label_studio(files: HashMap<String, (Vec<u8>, &'static str)>) -> FakeServ
 /// `scripts/build-models` left them) with its manifest `<model>.toml` and every file under
 /// `weights/<dir>` for its `dir` in `weights`; ready, with every model loaded.
 pub fn host_with(bin: &str, label_studio: &FakeServer, models: &[&str], weights: &[&str]) -> Host {
+    let host = host_builder(bin, label_studio, models, weights).start();
+    host.wait_ready();
+    for model in models {
+        let entry = host
+            .model_entry(model)
+            .unwrap_or_else(|| panic!("{model} is listed"));
+        assert_eq!(entry["state"], "ready", "{entry}");
+    }
+    host
+}
+
+/// What [`host_with`] starts, not started yet: for tests that set more (a compile cache).
+pub fn host_builder(
+    bin: &str,
+    label_studio: &FakeServer,
+    models: &[&str],
+    weights: &[&str],
+) -> HostBuilder {
     let built = Path::new(MODELS_DIR);
     let mut builder = HostBuilder::new(bin).args(&[
         "--label-studio-url",
@@ -64,15 +82,7 @@ pub fn host_with(bin: &str, label_studio: &FakeServer, models: &[&str], weights:
             builder = builder.models_file(&format!("weights/{dir}/{name}"), &bytes);
         }
     }
-    let host = builder.start();
-    host.wait_ready();
-    for model in models {
-        let entry = host
-            .model_entry(model)
-            .unwrap_or_else(|| panic!("{model} is listed"));
-        assert_eq!(entry["state"], "ready", "{entry}");
-    }
-    host
+    builder
 }
 
 /// Sets up project `project` of `model` as Label Studio's `/setup` does when a user saves the

@@ -14,8 +14,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wasml_tests::uploads::{TOKEN, generate, label_studio};
-use wasml_tests::{Host, HostBuilder, MODELS_DIR, Reply, SHARED_COMPILE_CACHE};
+use wasml_tests::uploads::{generate, host_builder, label_studio};
+use wasml_tests::{Host, Reply, SHARED_COMPILE_CACHE};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wasml-host-under-test");
 /// The builds, by model name; the Rust one is the reference.
@@ -62,28 +62,8 @@ fn serve_every_build(pages: &[Page]) -> (Host, wasml_tests::fake_http::FakeServe
             .map(|p| (p.name.clone(), (p.bytes.clone(), "image/png")))
             .collect::<HashMap<_, _>>(),
     );
-    let built = Path::new(MODELS_DIR);
-    let graph = "weights/orientation/orientation.onnx";
-    let mut builder = HostBuilder::new(BIN)
-        .cache_dir(Path::new(SHARED_COMPILE_CACHE))
-        .args(&[
-            "--label-studio-url",
-            &ls.url(""),
-            "--label-studio-api-key",
-            TOKEN,
-        ])
-        .models_file(
-            graph,
-            &std::fs::read(built.join(graph)).expect("the graph from fetch-assets"),
-        );
-    for model in BUILDS {
-        let manifest = format!("{model}.toml");
-        let bytes =
-            std::fs::read(built.join(&manifest)).unwrap_or_else(|e| panic!("{manifest}: {e}"));
-        builder = builder
-            .model(model, &built.join(format!("{model}.wasm")))
-            .models_file(&manifest, &bytes);
-    }
+    let builder = host_builder(BIN, &ls, &BUILDS, &["orientation"])
+        .cache_dir(Path::new(SHARED_COMPILE_CACHE));
     let host = builder.start();
     let models = host.wait_ready_within(COLD_LOAD);
     for entry in models["models"].as_array().expect("models") {
