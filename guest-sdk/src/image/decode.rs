@@ -28,23 +28,32 @@ pub struct Decoded {
 }
 
 impl Decoded {
+    /// The image without an alpha channel that only a PNG colour key gave it (`tRNS` on a
+    /// grey or RGB image), as PIL reads such a file; any other image unchanged.
+    pub fn without_color_key(self) -> Decoded {
+        if !self.alpha_from_color_key {
+            return self;
+        }
+        let kept = self.channels - 1;
+        let samples = self
+            .samples
+            .chunks_exact(self.channels)
+            .flat_map(|pixel| pixel[..kept].iter().copied())
+            .collect();
+        Decoded {
+            channels: kept,
+            samples,
+            alpha_from_color_key: false,
+            ..self
+        }
+    }
+
     /// The image in RGB: grey replicated, transparency composited over white
     /// (`(c * a + 255 * (255 - a) + 127) / 255`, in integers). A PNG colour key (`tRNS` on a
     /// grey or RGB image) is ignored, as PIL ignores it: those pixels keep their colour.
     pub fn to_rgb(&self) -> RgbImage {
         if self.alpha_from_color_key {
-            let kept = self.channels - 1;
-            let without = Decoded {
-                channels: kept,
-                samples: self
-                    .samples
-                    .chunks_exact(self.channels)
-                    .flat_map(|pixel| pixel[..kept].iter().copied())
-                    .collect(),
-                alpha_from_color_key: false,
-                ..*self
-            };
-            return without.to_rgb();
+            return self.clone().without_color_key().to_rgb();
         }
         let over_white = |c: u8, a: u8| {
             ((u32::from(c) * u32::from(a) + 255 * (255 - u32::from(a)) + 127) / 255) as u8

@@ -16,19 +16,13 @@ use super::image::{self, RgbImage};
 /// (rapidocr would feed palette indices to the model). EXIF orientation is not applied,
 /// as PIL's `Image.open` does not apply it either.
 pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, String> {
-    let decoded = image::decode(bytes)?;
-    let (kept, samples) = if decoded.alpha_from_color_key {
-        let kept = decoded.channels - 1;
-        let samples = decoded
-            .samples
-            .chunks_exact(decoded.channels)
-            .flat_map(|pixel| pixel[..kept].iter().copied())
-            .collect();
-        (kept, samples)
-    } else {
-        (decoded.channels, decoded.samples)
-    };
-    to_rgb(decoded.width, decoded.height, kept, &samples)
+    let decoded = image::decode(bytes)?.without_color_key();
+    to_rgb(
+        decoded.width,
+        decoded.height,
+        decoded.channels,
+        &decoded.samples,
+    )
 }
 
 fn to_rgb(
