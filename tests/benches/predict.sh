@@ -23,7 +23,7 @@
 # the harness boosted to nice -10 (BOOST_NICE); each server starts fresh, with an empty
 # store. Prints the harness's own output, then one markdown table with wasml/reference ratios.
 #
-#   tests/benches/predict.sh                      # full run, about 15 minutes on a quiet machine
+#   tests/benches/predict.sh      # full run: about 12 min on a quiet machine (+2 min the first time)
 #   DURATION=2s REPS=1 QUIET_MAX_BUSY=0 MAX_FOREIGN=100 tests/benches/predict.sh   # smoke run
 #
 # Prerequisites: Linux with 2+ cores, bash, curl, taskset, setsid, ss, python3 and python3.11
