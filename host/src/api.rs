@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -31,7 +32,7 @@ pub struct SetupRequest {
 #[derive(Debug, Deserialize)]
 pub struct PredictRequest {
     /// The tasks; each answer has one slot per task.
-    pub tasks: Vec<Map<String, Value>>,
+    pub tasks: Vec<RawTask>,
     /// `"<id>.<created-ts>"`; may be absent.
     #[serde(default)]
     pub project: Option<Value>,
@@ -41,6 +42,58 @@ pub struct PredictRequest {
     /// Interactive parameters.
     #[serde(default)]
     pub params: Option<PredictParams>,
+}
+
+/// One task as sent: a JSON object, kept as its text so that it reaches the model without
+/// being parsed into a tree and serialised again.
+#[derive(Debug)]
+pub struct RawTask(Box<RawValue>);
+
+impl<'de> Deserialize<'de> for RawTask {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        // Valid JSON (the parser checked it) that opens with `{` is an object.
+        if !raw.get().starts_with('{') {
+            let got = match raw.get().as_bytes().first() {
+                Some(b'[') => "a list",
+                Some(b'"') => "a string",
+                Some(b'n') => "null",
+                Some(b't' | b'f') => "a boolean",
+                _ => "a number",
+            };
+            return Err(serde::de::Error::custom(format!(
+                "expected a task object, got {got}"
+            )));
+        }
+        Ok(Self(raw))
+    }
+}
+
+/// The one field of a task the host reads without parsing the rest.
+#[derive(Deserialize)]
+struct TaskProject {
+    #[serde(default)]
+    project: Option<Value>,
+}
+
+impl RawTask {
+    /// The task's JSON text, as sent.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The task's `project` field.
+    pub fn project(&self) -> Option<Value> {
+        serde_json::from_str::<TaskProject>(self.0.get())
+            .ok()
+            .and_then(|t| t.project)
+    }
+
+    /// The task as an object, for the host to change (e.g. to preload texts behind URLs).
+    pub fn to_object(&self) -> Result<Map<String, Value>, ApiError> {
+        serde_json::from_str(self.0.get())
+            .map_err(|e| ApiError::BadRequest(format!("invalid request at `tasks`: {e}")))
+    }
 }
 
 /// `params` of `/predict`.

@@ -114,6 +114,11 @@ pub struct ServeArgs {
     /// Wall-clock budget of one `fit` call, in seconds.
     #[arg(long, env = "WASML_FIT_TIMEOUT_SECS", default_value_t = 600)]
     pub fit_timeout_secs: u64,
+    /// Log one line per request at INFO (method, path, status, time). Off by default: at
+    /// thousands of requests a second the log costs more than the answers; the same line is
+    /// always logged at DEBUG (`RUST_LOG=wasml::server=debug`).
+    #[arg(long, env = "WASML_ACCESS_LOG")]
+    pub access_log: bool,
     /// Do not watch the models folder: models load at start-up only.
     #[arg(long, env = "WASML_NO_WATCH")]
     pub no_watch: bool,
@@ -184,6 +189,21 @@ impl std::str::FromStr for StoreKind {
             )),
         }
     }
+}
+
+/// Drops label configs no request has used for a while, and returns their memory.
+fn sweep_configs(app: &Arc<App>) {
+    let weak = Arc::downgrade(app);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(crate::app::CONFIG_IDLE / 6);
+        loop {
+            ticks.tick().await;
+            let Some(app) = weak.upgrade() else { break };
+            if app.configs.sweep(crate::app::CONFIG_IDLE) {
+                crate::alloc::collect();
+            }
+        }
+    });
 }
 
 /// Runs the command line; the binary's `main` is this.
@@ -293,6 +313,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         fit_wait: std::time::Duration::from_millis(args.fit_wait_ms),
         store,
         metrics: Default::default(),
+        configs: Default::default(),
         limits: CallLimits {
             predict_timeout: std::time::Duration::from_secs(args.predict_timeout_secs),
             fit_timeout: std::time::Duration::from_secs(args.fit_timeout_secs),
@@ -331,6 +352,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         }
     };
+    sweep_configs(&app);
     // Jobs acknowledged before a restart run now (they wait for their model to load).
     for key in resume {
         let runner: Arc<dyn FitRunner> = app.clone();
@@ -345,6 +367,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         webhook_token: args.webhook_token.as_deref().map(WebhookToken::new),
         body_budget: server::BodyBudget::new(args.max_buffered_bytes, args.max_body_bytes),
         connections: server::ConnectionLimit::new(args.max_connections),
+        access_log: args.access_log,
     };
     server::serve(listener, app, http, shutdown_signal()).await;
     Ok(())

@@ -4,6 +4,7 @@
 //! -> [`registry`] (name -> loaded model) -> [`runtime`] (one sandboxed store per call)
 //! -> the guest, which reaches back into [`store`] through the WIT `store` interface.
 
+pub mod alloc;
 pub mod api;
 pub mod app;
 pub mod auth;

@@ -29,6 +29,35 @@ pub struct CallLimits {
     pub fetch_bytes: u64,
     /// Time one fetch may take (always within the call's own budget).
     pub fetch_timeout: Duration,
+    /// Whether and for how long a warm instance serves further calls.
+    pub reuse: InstanceReuse,
+}
+
+/// Instance reuse: after a call that ended cleanly, its instance may serve the next call of
+/// the same model in the same project instead of a fresh one (see `runtime::warm` and
+/// SECURITY.md for the isolation this keeps and the one it gives up).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InstanceReuse {
+    /// False: every call gets a fresh instance (the manifest's opt-out).
+    pub enabled: bool,
+    /// Calls one instance serves before it is dropped.
+    pub max_calls: u32,
+    /// How long an unused warm instance is kept.
+    pub idle: Duration,
+    /// An instance whose linear memory grew past this during a call is dropped rather
+    /// than kept, so one large request does not stay resident.
+    pub max_memory_bytes: usize,
+}
+
+impl Default for InstanceReuse {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_calls: 10_000,
+            idle: Duration::from_secs(30),
+            max_memory_bytes: 64 << 20,
+        }
+    }
 }
 
 impl CallLimits {
@@ -66,6 +95,7 @@ impl Default for CallLimits {
             // A few large images or a long recording per call; far below the memory limit.
             fetch_bytes: 256 << 20,
             fetch_timeout: Duration::from_secs(30),
+            reuse: InstanceReuse::default(),
         }
     }
 }

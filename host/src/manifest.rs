@@ -14,6 +14,12 @@
 //! fetch_mib = 256             # task data one call may fetch
 //! fetch_timeout_secs = 30     # per fetch, within the call's own budget
 //!
+//! [instances]
+//! reuse = true                # a warm instance serves the project's next call (default)
+//! max_calls = 10_000          # calls one instance serves before a fresh one
+//! idle_secs = 30              # an unused warm instance is dropped after this
+//! max_memory_mib = 64         # an instance that grew past this is not kept warm
+//!
 //! [capabilities]
 //! # A folder (relative to the models folder) the model may read, e.g. its weights.
 //! read_only_dir = { host = "weights/ner", guest = "/weights" }
@@ -58,6 +64,23 @@ pub struct Manifest {
     /// Its neural-network graphs (`wasi:nn`).
     #[serde(default)]
     pub nn: NnSection,
+    /// Whether warm instances serve further calls.
+    #[serde(default)]
+    pub instances: InstancesSection,
+}
+
+/// `[instances]`: instance reuse; each unset key keeps the host's default.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstancesSection {
+    /// False: a fresh instance for every call.
+    pub reuse: Option<bool>,
+    /// Calls one instance serves before it is replaced.
+    pub max_calls: Option<u32>,
+    /// Seconds an unused warm instance is kept.
+    pub idle_secs: Option<f64>,
+    /// Linear memory past which an instance is dropped after its call, in MiB.
+    pub max_memory_mib: Option<u64>,
 }
 
 /// `[nn]`.
@@ -190,6 +213,24 @@ impl Manifest {
         }
         if let Some(secs) = o.fetch_timeout_secs {
             limits.fetch_timeout = seconds("fetch_timeout_secs", secs)?;
+        }
+        let i = &self.instances;
+        if let Some(reuse) = i.reuse {
+            limits.reuse.enabled = reuse;
+        }
+        if let Some(calls) = i.max_calls {
+            anyhow::ensure!(calls >= 1, "[instances] max_calls must be at least 1");
+            limits.reuse.max_calls = calls;
+        }
+        if let Some(secs) = i.idle_secs {
+            limits.reuse.idle = seconds("idle_secs", secs)?;
+        }
+        if let Some(mib) = i.max_memory_mib {
+            anyhow::ensure!(
+                (1..=MAX_MEMORY_MIB).contains(&mib),
+                "[instances] max_memory_mib must be 1..={MAX_MEMORY_MIB}"
+            );
+            limits.reuse.max_memory_bytes = usize::try_from(mib << 20)?;
         }
         Ok(limits)
     }

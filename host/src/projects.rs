@@ -40,7 +40,7 @@ pub struct ProjectSettings {
 pub struct Projects {
     store: Arc<dyn ModelStore>,
     /// Every record, when this host owns the store; empty and unused when it is shared.
-    cache: Mutex<HashMap<ProjectKey, ProjectSettings>>,
+    cache: Mutex<HashMap<ProjectKey, Arc<ProjectSettings>>>,
     /// Serialises this host's changes: read-modify-commit-cache happens as one step.
     writer: tokio::sync::Mutex<()>,
 }
@@ -64,7 +64,7 @@ impl Projects {
                 };
                 match serde_json::from_slice::<ProjectSettings>(&value) {
                     Ok(settings) => {
-                        cache.insert(owner, settings);
+                        cache.insert(owner, Arc::new(settings));
                     }
                     Err(err) => {
                         tracing::warn!(key, "skipping an unreadable project record: {err}");
@@ -78,7 +78,7 @@ impl Projects {
                     tracing::warn!(key, "skipping an unreadable generation record");
                     continue;
                 };
-                cache.entry(owner).or_default().generation = generation;
+                Arc::make_mut(cache.entry(owner).or_default()).generation = generation;
             }
         }
         Ok(Self {
@@ -88,12 +88,13 @@ impl Projects {
         })
     }
 
-    fn cache(&self) -> MutexGuard<'_, HashMap<ProjectKey, ProjectSettings>> {
+    fn cache(&self) -> MutexGuard<'_, HashMap<ProjectKey, Arc<ProjectSettings>>> {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The settings of `owner` (defaults when never set up).
-    pub async fn get(&self, owner: &ProjectKey) -> Result<ProjectSettings, StoreFailure> {
+    /// The settings of `owner` (defaults when never set up). Shared, not copied: every
+    /// request reads them, and the label config in them may be megabytes.
+    pub async fn get(&self, owner: &ProjectKey) -> Result<Arc<ProjectSettings>, StoreFailure> {
         if !self.store.shared() {
             return Ok(self.cache().get(owner).cloned().unwrap_or_default());
         }
@@ -114,7 +115,7 @@ impl Projects {
         {
             settings.generation = generation;
         }
-        Ok(settings)
+        Ok(Arc::new(settings))
     }
 
     /// Changes the settings of `owner` and commits them together with the
@@ -132,7 +133,7 @@ impl Projects {
     ) -> Result<ProjectSettings, StoreFailure> {
         let _writer = self.writer.lock().await;
         let before = self.get(owner).await?;
-        let mut settings = before.clone();
+        let mut settings = ProjectSettings::clone(&before);
         change(&mut settings);
         let mut batch = with(&settings);
         let key = owner.record_key();
@@ -150,7 +151,8 @@ impl Projects {
         }
         self.store.commit(batch).await?;
         if !self.store.shared() {
-            self.cache().insert(owner.clone(), settings.clone());
+            self.cache()
+                .insert(owner.clone(), Arc::new(settings.clone()));
         }
         Ok(settings)
     }
@@ -168,7 +170,7 @@ mod tests {
             Arc::new(RedbStore::open(&dir.path().join("s.redb")).expect("open"));
         let projects = Projects::load(store.clone()).await.expect("load");
         assert_eq!(
-            projects.get(&ProjectKey::new("m", "1")).await.expect("get"),
+            *projects.get(&ProjectKey::new("m", "1")).await.expect("get"),
             ProjectSettings::default()
         );
         projects

@@ -1,6 +1,7 @@
 //! The application: the protocol endpoints, on top of the registry, runtime and store.
 
 mod answers;
+mod configs;
 mod preload;
 mod training;
 
@@ -12,17 +13,17 @@ use serde_json::{Value, json};
 use crate::api::{self, PredictRequest, SetupRequest};
 use crate::error::ApiError;
 use crate::jobs::Jobs;
-use crate::labelconfig::LabelConfig;
 use crate::limits::CallLimits;
 use crate::metrics::Metrics;
 use crate::projects::Projects;
 use crate::registry::{ModelState, Registry};
 use crate::routes::{Endpoint, ModelRef};
-use crate::runtime::{CallEnv, CallInput, LoadedModel, Runtime};
+use crate::runtime::{CallConfig, CallEnv, CallInput, LoadedModel, Runtime};
 use crate::store::{CallStore, ModelStore, ProjectKey};
 use crate::taskdata::{LabelStudio, SetupCredentials, TaskData, TaskDataCall};
 
 use answers::{model_summary, stamp_slots};
+pub use configs::{CONFIG_IDLE, ConfigCache};
 pub use training::TRAINING_EVENTS;
 
 /// How long a client should wait before retrying a model that is still loading.
@@ -44,6 +45,8 @@ pub struct App {
     pub fit_wait: Duration,
     /// Request counters per model.
     pub metrics: Metrics,
+    /// Parsed label configs by content.
+    pub configs: ConfigCache,
     /// Budgets for each guest call.
     pub limits: CallLimits,
     /// The model root paths serve when several are loaded.
@@ -58,6 +61,9 @@ pub struct Reply {
     pub status: hyper::StatusCode,
     /// JSON body.
     pub body: Value,
+    /// The body already encoded, sent instead of `body`: answers assembled from the
+    /// guest's own JSON text.
+    pub encoded: Option<String>,
 }
 
 impl Reply {
@@ -65,6 +71,15 @@ impl Reply {
         Self {
             status: hyper::StatusCode::OK,
             body,
+            encoded: None,
+        }
+    }
+
+    fn ok_encoded(json: String) -> Self {
+        Self {
+            status: hyper::StatusCode::OK,
+            body: Value::Null,
+            encoded: Some(json),
         }
     }
 }
@@ -224,7 +239,7 @@ impl App {
         let project = api::project_id(request.project.as_ref())?.unwrap_or_default();
         let owner = ProjectKey::new(name, project);
         if let Some(schema) = &request.schema {
-            LabelConfig::parse(schema)?;
+            self.configs.get(schema.clone())?;
         }
         let model = self.ready(name)?;
         let extra_params = api::extra_params_text(request.extra_params.as_ref());
@@ -241,22 +256,23 @@ impl App {
             || (label_studio.is_some() && label_studio != settings.label_studio);
         // Label Studio calls /setup often (every project page load); write only on change.
         if changed {
-            settings = self
-                .projects
-                .commit(
-                    &owner,
-                    |settings| {
-                        if request.schema.is_some() {
-                            settings.label_config = request.schema.clone();
-                        }
-                        settings.extra_params = extra_params;
-                        if label_studio.is_some() {
-                            settings.label_studio = label_studio;
-                        }
-                    },
-                    |_| Default::default(),
-                )
-                .await?;
+            settings = Arc::new(
+                self.projects
+                    .commit(
+                        &owner,
+                        |settings| {
+                            if request.schema.is_some() {
+                                settings.label_config = request.schema.clone();
+                            }
+                            settings.extra_params = extra_params;
+                            if label_studio.is_some() {
+                                settings.label_studio = label_studio;
+                            }
+                        },
+                        |_| Default::default(),
+                    )
+                    .await?,
+            );
         }
         Ok(Reply::ok(
             json!({"model_version": model.version(settings.generation)}),
@@ -269,23 +285,26 @@ impl App {
         let project = match api::project_id(request.project.as_ref())? {
             Some(id) => id,
             // Label Studio omits `project` in some calls; every task carries it.
-            None => api::project_id(request.tasks.first().and_then(|t| t.get("project")))?
+            None => api::project_id(request.tasks.first().and_then(|t| t.project()).as_ref())?
                 .unwrap_or_default(),
         };
         let model = self.ready(name)?;
         let call = self.prepare(&model, project, request.label_config).await?;
         let mut env = call.env(self, &model, model.limits.predict_timeout);
-        let mut tasks = request.tasks;
-        let url_keys = preload::url_content_keys(&call.config);
-        if let (false, Some(fetch)) = (url_keys.is_empty(), env.task_data.as_mut()) {
-            for task in &mut tasks {
-                preload::preload_task(name, task, &url_keys, fetch).await?;
+        let url_keys = preload::url_content_keys(call.config.parsed());
+        let tasks: Vec<String> = match (url_keys.is_empty(), env.task_data.as_mut()) {
+            (false, Some(fetch)) => {
+                let mut tasks = Vec::with_capacity(request.tasks.len());
+                for task in &request.tasks {
+                    let mut task = task.to_object()?;
+                    preload::preload_task(name, &mut task, &url_keys, fetch).await?;
+                    tasks.push(Value::Object(task).to_string());
+                }
+                tasks
             }
-        }
-        let tasks: Vec<String> = tasks
-            .into_iter()
-            .map(|task| Value::Object(task).to_string())
-            .collect();
+            // Tasks reach the model as they were sent.
+            _ => request.tasks.iter().map(|t| t.json().to_owned()).collect(),
+        };
         let context = request
             .params
             .and_then(|p| p.context)
@@ -308,9 +327,10 @@ impl App {
         if !store.is_unchanged() {
             self.store.commit(store.into_batch()).await?;
         }
-        Ok(Reply::ok(
-            json!({"results": results, "model_version": call.version}),
-        ))
+        let version = Value::String(call.version).to_string();
+        Ok(Reply::ok_encoded(format!(
+            r#"{{"results":{results},"model_version":{version}}}"#
+        )))
     }
 
     /// Everything a guest call needs for `project`: the label config from the request, else
@@ -324,16 +344,17 @@ impl App {
     ) -> Result<PreparedCall, ApiError> {
         let owner = ProjectKey::new(&model.name, project);
         let settings = self.projects.get(&owner).await?;
-        let raw_config = label_config.or(settings.label_config).unwrap_or_default();
-        let config = LabelConfig::parse(&raw_config)?;
+        let raw_config = label_config
+            .or_else(|| settings.label_config.clone())
+            .unwrap_or_default();
+        let config = self.configs.get(raw_config)?;
         let label_studio = self.task_data.label_studio(settings.label_studio.as_ref());
         Ok(PreparedCall {
             version: model.version(settings.generation),
             label_studio,
             owner,
-            raw_config,
             config,
-            extra_params: settings.extra_params,
+            extra_params: settings.extra_params.clone(),
         })
     }
 }
@@ -342,8 +363,7 @@ impl App {
 struct PreparedCall {
     owner: ProjectKey,
     label_studio: Option<Arc<LabelStudio>>,
-    raw_config: String,
-    config: LabelConfig,
+    config: Arc<CallConfig>,
     version: String,
     extra_params: Option<String>,
 }
@@ -375,8 +395,7 @@ impl PreparedCall {
     fn input(&self) -> CallInput<'_> {
         CallInput {
             project: &self.owner.project,
-            label_config_raw: &self.raw_config,
-            label_config: &self.config,
+            config: &self.config,
             model_version: &self.version,
             extra_params: self.extra_params.as_deref(),
         }

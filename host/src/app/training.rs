@@ -10,7 +10,6 @@ use crate::api::{self, WebhookRequest};
 use crate::error::{ApiError, ErrorBody, error_reference};
 use crate::identity::ProjectKey;
 use crate::jobs::{Finished, FitRunner, FitSlots, JobOutcome, JobRecord, JobState};
-use crate::labelconfig::LabelConfig;
 use crate::registry::ModelState;
 use crate::runtime::{CallOutcome, LoadedModel};
 use crate::store::{HostTable, StoreFailure};
@@ -55,7 +54,7 @@ impl App {
             api::project_id(project_field.and_then(|p| p.id.as_ref()))?.unwrap_or_default();
         let label_config = project_field.and_then(|p| p.label_config.clone());
         if let Some(raw) = &label_config {
-            LabelConfig::parse(raw)?;
+            self.configs.get(raw.clone())?;
         }
         self.accepts_jobs(name)?;
         let payload = std::str::from_utf8(body)
@@ -232,7 +231,7 @@ impl App {
             .await?;
         let mut env = call.env(self, model, model.limits.fit_timeout);
         let mut payload = job.payload.clone().unwrap_or_else(|| "{}".into());
-        let url_keys = super::preload::url_content_keys(&call.config);
+        let url_keys = super::preload::url_content_keys(call.config.parsed());
         if let (false, Some(fetch)) = (url_keys.is_empty(), env.task_data.as_mut()) {
             payload =
                 super::preload::preload_payload(&job.model, &payload, &url_keys, fetch).await?;
@@ -336,5 +335,9 @@ fn webhook_reply(job: &JobRecord, coalesced: bool) -> Reply {
             ErrorBody::status_code,
         ),
     };
-    Reply { status, body }
+    Reply {
+        status,
+        body,
+        encoded: None,
+    }
 }

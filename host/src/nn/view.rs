@@ -49,6 +49,11 @@ impl NnCall {
         }
     }
 
+    /// Moves the deadline: a warm instance's next call has its own.
+    pub fn set_deadline(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+    }
+
     /// Counts `bytes` more held, or says why the call may not hold them.
     fn hold(&mut self, bytes: usize) -> Result<(), String> {
         let limit = self.graphs.plan.tensor_bytes;

@@ -6,9 +6,10 @@ use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
 
 use super::bindings::{self as wit, ModelBindingsPre, ModelError, ModelInfo};
+use super::config::CallConfig;
 use super::output::{CapturedOutput, LogBudget};
 use super::state::{CallLimiter, HostState, truncate};
-use crate::labelconfig::LabelConfig;
+use super::warm::{ReuseKey, WarmInstance, WarmPool};
 use crate::limits::{Budget, BudgetSpent, CallLimits, Grants, INSTANCE_WAIT};
 use crate::nn::{ModelGraphs, NnCall, TensorBudgetSpent};
 use crate::store::CallStore;
@@ -127,10 +128,8 @@ pub struct CallOutcome<T> {
 pub struct CallInput<'a> {
     /// Project id, empty when unknown.
     pub project: &'a str,
-    /// Raw label config XML.
-    pub label_config_raw: &'a str,
-    /// Parsed label config.
-    pub label_config: &'a LabelConfig,
+    /// The label config, parsed (and converted for guests once per project and version).
+    pub config: &'a CallConfig,
     /// Version stamped on the answer.
     pub model_version: &'a str,
     /// `extra_params` from `/setup`.
@@ -138,17 +137,22 @@ pub struct CallInput<'a> {
 }
 
 impl CallInput<'_> {
-    fn request(&self) -> wit::Request {
-        wit::Request {
+    /// The calls that may share a warm instance with this one.
+    fn reuse_key(&self) -> ReuseKey {
+        ReuseKey {
             project: self.project.to_owned(),
-            label_config: super::convert::label_config(self.label_config_raw, self.label_config),
-            model_version: self.model_version.to_owned(),
-            extra_params: self.extra_params.map(str::to_owned),
+            version: self.model_version.to_owned(),
         }
+    }
+
+    fn request(&self) -> std::sync::Arc<wit::Request> {
+        self.config
+            .request(self.project, self.model_version, self.extra_params)
     }
 }
 
-/// A validated model, ready to serve calls. Cheap to share; each call instantiates afresh.
+/// A validated model, ready to serve calls. Cheap to share; each call gets a warm instance
+/// of its project (see [`super::warm`]) or instantiates afresh.
 pub struct LoadedModel {
     /// The model's name (file stem).
     pub name: String,
@@ -166,6 +170,8 @@ pub struct LoadedModel {
     pub graphs: std::sync::Arc<ModelGraphs>,
     /// One permit per call allowed to run at once.
     instances: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Instances kept between calls.
+    warm: std::sync::Arc<WarmPool>,
     pre: ModelBindingsPre<HostState>,
 }
 
@@ -182,6 +188,11 @@ impl LoadedModel {
             .max_instances
             .max(1)
             .saturating_sub(self.instances.available_permits())
+    }
+
+    /// Warm instances kept for the next calls.
+    pub fn warm_instances(&self) -> usize {
+        self.warm.len()
     }
 
     /// Validates `compiled` by instantiating it and asking for its `info`: a component that
@@ -207,6 +218,7 @@ impl LoadedModel {
             instances: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 limits.max_instances.max(1),
             )),
+            warm: WarmPool::new(limits.reuse, limits.max_instances),
             limits,
             from_cache: compiled.from_cache,
             grants,
@@ -216,7 +228,7 @@ impl LoadedModel {
         let budget = model.predict_budget();
         // `info` has no business writing: its writes are dropped.
         model.info = model
-            .run(store, budget, async |bindings, store| {
+            .run(store, budget, None, async |bindings, store| {
                 bindings.call_info(store).await
             })
             .await?
@@ -234,9 +246,14 @@ impl LoadedModel {
     ) -> Result<CallOutcome<Vec<String>>, CallError> {
         let request = input.request();
         let outcome = self
-            .run(store, self.predict_budget(), async |bindings, store| {
-                bindings.call_predict(store, &request, tasks, context).await
-            })
+            .run(
+                store,
+                self.predict_budget(),
+                Some(input.reuse_key()),
+                async |bindings, store| {
+                    bindings.call_predict(store, &request, tasks, context).await
+                },
+            )
             .await?;
         Ok(CallOutcome {
             value: outcome.value?,
@@ -259,9 +276,12 @@ impl LoadedModel {
             store,
             memory_bytes,
         } = self
-            .run(store, self.fit_budget(), async |bindings, store| {
-                bindings.call_fit(store, &request, event, payload).await
-            })
+            .run(
+                store,
+                self.fit_budget(),
+                Some(input.reuse_key()),
+                async |bindings, store| bindings.call_fit(store, &request, event, payload).await,
+            )
             .await?;
         let outcome = value?;
         let result = if outcome.result.trim().is_empty() {
@@ -294,12 +314,15 @@ impl LoadedModel {
         }
     }
 
-    /// One call: a fresh sandboxed store, instantiation from the pre-linked component, the
-    /// call itself, then the guest's output to the log and any failure classified.
+    /// One call: a warm instance of `reuse` (see [`super::warm`]) with the call's store,
+    /// budgets and task data swapped in, or a fresh sandboxed store and an instantiation from
+    /// the pre-linked component; then the call itself, the guest's output to the log, any
+    /// failure classified, and a cleanly ended instance kept warm.
     async fn run<R>(
         &self,
         store: impl Into<CallEnv>,
         budget: Budget,
+        reuse: Option<ReuseKey>,
         call: impl AsyncFnOnce(&wit::ModelBindings, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<CallOutcome<R>, CallError> {
         // A free slot is taken without arming a timer: the common case stays cheap.
@@ -310,37 +333,55 @@ impl LoadedModel {
                 _ => return Err(CallError::Busy(self.limits.max_instances)),
             },
         };
-        let mut store = self.new_store(store.into(), budget)?;
-        let outcome = match self.pre.instantiate_async(&mut store).await {
-            Ok(bindings) => call(&bindings, &mut store).await,
-            Err(err) => Err(err),
+        let env = store.into();
+        let warm = reuse.as_ref().and_then(|key| self.warm.take(key));
+        let (mut store, bindings, calls) = match warm {
+            Some(WarmInstance {
+                mut store,
+                bindings,
+                calls,
+                ..
+            }) => {
+                self.begin_call(&mut store, env, budget)?;
+                (store, bindings, calls)
+            }
+            None => {
+                let mut store = self.new_store(env, budget)?;
+                match self.pre.instantiate_async(&mut store).await {
+                    Ok(bindings) => (store, bindings, 0),
+                    Err(err) => {
+                        self.flush_output(store.data());
+                        return Err(self.classify(&store, budget, err));
+                    }
+                }
+            }
         };
+        let outcome = call(&bindings, &mut store).await;
         self.flush_output(store.data());
         match outcome {
             Ok(value) => {
-                let state = store.into_data();
+                let state = store.data_mut();
+                let call_store = state.store.detach();
+                let memory_bytes = state.limiter.memory_bytes;
+                // Nothing of this call's task data outlives it.
+                state.task_data = None;
+                if let Some(key) = reuse {
+                    let instance = WarmInstance::new(store, bindings, calls + 1);
+                    self.warm.put(key, instance, memory_bytes);
+                }
                 Ok(CallOutcome {
                     value,
-                    memory_bytes: state.limiter.memory_bytes,
-                    store: state.store,
+                    memory_bytes,
+                    store: call_store,
                 })
             }
+            // A failed instance is never reused: it is dropped with its store here.
             Err(err) => Err(self.classify(&store, budget, err)),
         }
     }
 
     fn new_store(&self, env: CallEnv, budget: Budget) -> Result<Store<HostState>, CallError> {
-        let CallEnv {
-            store,
-            mut task_data,
-        } = env;
-        if let Some(task_data) = &mut task_data {
-            // Fetches end with the call's budget: the guest does not run while the host
-            // fetches, so the epoch deadline alone would not stop a slow fetch.
-            task_data.set_deadline(Instant::now() + budget.time);
-        }
-        // Inferences are stopped at the same deadline, for the same reason.
-        let nn = NnCall::new(self.graphs.clone(), Instant::now() + budget.time);
+        let CallEnv { store, task_data } = env;
         let stdout = CapturedOutput::new(self.limits.output_bytes);
         let stderr = CapturedOutput::new(self.limits.output_bytes);
         // Grants nothing by default: no preopened directories, no environment, no arguments,
@@ -365,11 +406,47 @@ impl LoadedModel {
             stdout,
             stderr,
             log: LogBudget::new(self.limits.output_bytes),
-            task_data,
-            nn,
+            task_data: None,
+            nn: NnCall::new(self.graphs.clone(), Instant::now() + budget.time),
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
+        self.arm(&mut store, task_data, budget)?;
+        Ok(store)
+    }
+
+    /// Gives a warm instance's store the next call's transaction, task data and budgets.
+    fn begin_call(
+        &self,
+        store: &mut Store<HostState>,
+        env: CallEnv,
+        budget: Budget,
+    ) -> Result<(), CallError> {
+        let state = store.data_mut();
+        state.store = env.store;
+        state.log = LogBudget::new(self.limits.output_bytes);
+        state.limiter.memory_limit_hit = false;
+        self.arm(store, env.task_data, budget)
+    }
+
+    /// Starts the call's clocks: its task-data and inference deadlines, fuel and epoch
+    /// deadline all end with `budget`.
+    fn arm(
+        &self,
+        store: &mut Store<HostState>,
+        mut task_data: Option<TaskDataCall>,
+        budget: Budget,
+    ) -> Result<(), CallError> {
+        let deadline = Instant::now() + budget.time;
+        if let Some(task_data) = &mut task_data {
+            // Fetches end with the call's budget: the guest does not run while the host
+            // fetches, so the epoch deadline alone would not stop a slow fetch.
+            task_data.set_deadline(deadline);
+        }
+        let state = store.data_mut();
+        state.task_data = task_data;
+        // Inferences are stopped at the same deadline, for the same reason.
+        state.nn.set_deadline(deadline);
         if self.limits.metered() {
             // A metered model's calls without a budget of their own (e.g. `fit` when only
             // `predict_fuel` is set) run unmetered in practice.
@@ -388,7 +465,7 @@ impl LoadedModel {
                 Ok(UpdateDeadline::Yield(1))
             }
         });
-        Ok(store)
+        Ok(())
     }
 
     fn classify(

@@ -34,7 +34,14 @@ pub struct HttpSettings {
     pub body_budget: BodyBudget,
     /// Connections open at once.
     pub connections: ConnectionLimit,
+    /// Log every request at INFO (else at DEBUG).
+    pub access_log: bool,
 }
+
+/// Requests from this size on are followed by returning freed heap memory to the kernel: a
+/// burst of them would otherwise leave the host at its peak (see `crate::alloc`), and the
+/// milliseconds it takes are small next to what such a request costs.
+const LARGE_REQUEST_BYTES: usize = 1 << 20;
 
 /// Answers one request. Never fails: every error becomes a JSON answer.
 pub async fn handle<B>(
@@ -50,8 +57,22 @@ where
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let large = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .is_some_and(|len| len >= LARGE_REQUEST_BYTES);
     let answer = answer(app, http, req).await;
+    if large {
+        // The request's body and what was made from it are freed by now.
+        crate::alloc::collect();
+    }
     let response = match answer {
+        Ok(Reply {
+            status,
+            encoded: Some(json),
+            ..
+        }) => encoded_response(status, json),
         Ok(reply) => json_response(reply.status, &reply.body),
         Err(err) => {
             // Every 5xx is the host's to look into: its cause goes to the log, under a
@@ -66,10 +87,13 @@ where
             error_response(&err, reference.as_deref())
         }
     };
-    tracing::info!(
-        %peer, %method, path, status = response.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1000.0, "request"
-    );
+    let status = response.status().as_u16();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if http.access_log {
+        tracing::info!(%peer, %method, path, status, ms, "request");
+    } else {
+        tracing::debug!(%peer, %method, path, status, ms, "request");
+    }
     response
 }
 
@@ -191,7 +215,11 @@ fn authorized<B>(http: &HttpSettings, req: &Request<B>, route: Option<&Route>) -
 }
 
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    encoded_response(status, body.to_string())
+}
+
+fn encoded_response(status: StatusCode, json: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(json)));
     *response.status_mut() = status;
     response
         .headers_mut()

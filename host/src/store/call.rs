@@ -87,6 +87,18 @@ impl CallStore {
         Ok(keys.into_iter().collect())
     }
 
+    /// The (model, project) slice this transaction reads and writes.
+    pub fn scope(&self) -> &ProjectKey {
+        &self.scope
+    }
+
+    /// Takes this transaction's pending writes as a transaction of their own, leaving this
+    /// one empty on the same slice (what a warm instance keeps between calls).
+    pub fn detach(&mut self) -> CallStore {
+        let fresh = CallStore::new(self.backend.clone(), self.scope.clone());
+        std::mem::replace(self, fresh)
+    }
+
     /// True when the call wrote nothing.
     pub fn is_unchanged(&self) -> bool {
         self.pending.is_empty()

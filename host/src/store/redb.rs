@@ -67,21 +67,15 @@ impl RedbStore {
             .map_err(|e| StoreFailure::Unavailable(format!("store task failed: {e}")))?
     }
 
-    /// Runs a read on this thread when the runtime can hand its other tasks to another
-    /// worker meanwhile (`block_in_place`), else like [`Self::blocking`]. Reads are short
-    /// (redb serves them from its page cache) and a guest may make thousands per call, so
-    /// the hop to the blocking pool would cost more than the read.
+    /// Runs a read on the calling worker. Reads are short (redb serves them from its page
+    /// cache, a few microseconds) and a guest may make thousands per call: a hop to another
+    /// thread (the blocking pool, or `block_in_place` handing the worker's other tasks to a
+    /// new thread) costs more than the read, in futex wake-ups and context switches.
     async fn read<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Database) -> Result<T, StoreFailure> + Send + 'static,
     ) -> Result<T, StoreFailure> {
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if multi_thread {
-            tokio::task::block_in_place(|| work(&self.db))
-        } else {
-            self.blocking(work).await
-        }
+        work(&self.db)
     }
 }
 
