@@ -65,8 +65,43 @@ impl<'de> Deserialize<'de> for RawTask {
                 "expected a task object, got {got}"
             )));
         }
+        if nesting_depth(raw.get()) > MAX_TASK_DEPTH {
+            return Err(serde::de::Error::custom(format!(
+                "a task nested deeper than {MAX_TASK_DEPTH} levels"
+            )));
+        }
         Ok(Self(raw))
     }
+}
+
+/// The deepest nesting a task may have: serde_json's own recursion limit, which a task kept
+/// as text does not go through, and which the models' JSON parsers are built with.
+const MAX_TASK_DEPTH: usize = 128;
+
+/// How deeply the arrays and objects of valid JSON `text` nest.
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for byte in text.bytes() {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// The one field of a task the host reads without parsing the rest.
@@ -218,6 +253,34 @@ fn json_type(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tasks_are_kept_as_sent_and_checked() {
+        let request: PredictRequest =
+            decode(br#"{"tasks": [ {"id": 1, "data": {"t": "a \"[[[\" b"}, "project": 7} ]}"#)
+                .expect("valid");
+        assert_eq!(
+            request.tasks[0].json(),
+            r#"{"id": 1, "data": {"t": "a \"[[[\" b"}, "project": 7}"#
+        );
+        assert_eq!(request.tasks[0].project(), Some(serde_json::json!(7)));
+        for (body, needle) in [
+            (r#"{"tasks": [1]}"#, "expected a task object, got a number"),
+            (r#"{"tasks": [[]]}"#, "got a list"),
+            (r#"{"tasks": [{"a": }]}"#, "malformed JSON"),
+        ] {
+            let err = decode::<PredictRequest>(body.as_bytes()).expect_err(body);
+            assert!(err.to_string().contains(needle), "{body}: {err}");
+        }
+        let deep = format!(
+            r#"{{"tasks": [{{"d": {}1{}}}]}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let err = decode::<PredictRequest>(deep.as_bytes()).expect_err("too deep");
+        assert!(err.to_string().contains("deeper than 128"), "{err}");
+        assert_eq!(nesting_depth(r#"{"a": [{"b": "]]]]"}], "c": {}}"#), 3);
+    }
 
     #[test]
     fn project_ids() {

@@ -208,7 +208,7 @@ mod tests {
             Some("<View/>")
         );
         assert_eq!(
-            reloaded
+            *reloaded
                 .get(&ProjectKey::new("other", "1"))
                 .await
                 .expect("get"),

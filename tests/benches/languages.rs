@@ -8,10 +8,9 @@ use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, criterion_main};
 use serde_json::Value;
-use wasml::labelconfig::LabelConfig;
 use wasml::limits::CallLimits;
 use wasml::registry::load_model;
-use wasml::runtime::{CallInput, Runtime};
+use wasml::runtime::{CallConfig, CallInput, Runtime};
 use wasml::store::{CallStore, MemoryStore, ModelStore, ProjectKey};
 
 /// Builds of `substring-matching`: language and file stem.
@@ -28,7 +27,7 @@ fn languages(c: &mut Criterion) {
     ))
     .expect("request");
     let config_raw = request["label_config"].as_str().expect("label_config");
-    let config = LabelConfig::parse(config_raw).expect("config");
+    let config = CallConfig::parse(config_raw.to_owned()).expect("config");
     let tasks: Vec<String> = request["tasks"]
         .as_array()
         .expect("tasks")
@@ -49,8 +48,7 @@ fn languages(c: &mut Criterion) {
     };
     let input = CallInput {
         project: "1",
-        label_config_raw: config_raw,
-        label_config: &config,
+        config: &config,
         model_version: "1.0.0+bench",
         extra_params: None,
     };

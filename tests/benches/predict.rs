@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, criterion_main};
 use serde_json::json;
-use wasml::labelconfig::LabelConfig;
 use wasml::limits::CallLimits;
 use wasml::registry::load_model;
-use wasml::runtime::{CallInput, Runtime};
+use wasml::runtime::{CallConfig, CallInput, Runtime};
 use wasml::store::{CallStore, MemoryStore, ModelStore, ProjectKey};
 
 const CONFIG: &str = r#"<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"#;
@@ -33,7 +32,7 @@ fn predict(c: &mut Criterion) {
         predict_fuel: Some(1 << 40),
         ..CallLimits::default()
     });
-    let config = LabelConfig::parse(CONFIG).expect("config");
+    let config = CallConfig::parse(CONFIG.to_owned()).expect("config");
     let scope = ProjectKey {
         model: "dummy".into(),
         project: "1".into(),
@@ -55,8 +54,7 @@ fn predict(c: &mut Criterion) {
                 b.to_async(&rt).iter(|| async {
                     let input = CallInput {
                         project: "1",
-                        label_config_raw: CONFIG,
-                        label_config: &config,
+                        config: &config,
                         model_version: "1.0.0+bench",
                         extra_params: None,
                     };

@@ -7,10 +7,9 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_main};
 use serde_json::{Value, json};
-use wasml::labelconfig::LabelConfig;
 use wasml::limits::CallLimits;
 use wasml::registry::load_model;
-use wasml::runtime::{CallInput, LoadedModel, Runtime};
+use wasml::runtime::{CallConfig, CallInput, LoadedModel, Runtime};
 use wasml::store::{CallStore, ModelStore, ProjectKey, RedbStore};
 
 const KEYS: usize = 1000;
@@ -57,11 +56,10 @@ impl Bench {
     }
 }
 
-fn input<'a>(raw: &'a str, config: &'a LabelConfig) -> CallInput<'a> {
+fn input(config: &CallConfig) -> CallInput<'_> {
     CallInput {
         project: "1",
-        label_config_raw: raw,
-        label_config: config,
+        config,
         model_version: "bench",
         extra_params: None,
     }
@@ -70,7 +68,7 @@ fn input<'a>(raw: &'a str, config: &'a LabelConfig) -> CallInput<'a> {
 fn store_from_a_guest(c: &mut Criterion) {
     let bench = Bench::new();
     let model = bench.load("misbehave", Path::new(wasml_tests::MISBEHAVE));
-    let config = LabelConfig::parse("<View/>").expect("config");
+    let config = CallConfig::parse("<View/>".to_owned()).expect("config");
     let task = |action: &str| {
         vec![json!({"data": {"action": action, "round": "1", "n": KEYS.to_string()}}).to_string()]
     };
@@ -80,12 +78,7 @@ fn store_from_a_guest(c: &mut Criterion) {
     group.bench_function("set_1000_and_commit", |b| {
         b.to_async(&bench.rt).iter(|| async {
             let answer = model
-                .predict(
-                    bench.call_store("misbehave"),
-                    &input("<View/>", &config),
-                    &burst,
-                    None,
-                )
+                .predict(bench.call_store("misbehave"), &input(&config), &burst, None)
                 .await
                 .expect("burst");
             bench
@@ -98,12 +91,7 @@ fn store_from_a_guest(c: &mut Criterion) {
     group.bench_function("list_and_get_1000", |b| {
         b.to_async(&bench.rt).iter(|| async {
             let answer = model
-                .predict(
-                    bench.call_store("misbehave"),
-                    &input("<View/>", &config),
-                    &check,
-                    None,
-                )
+                .predict(bench.call_store("misbehave"), &input(&config), &check, None)
                 .await
                 .expect("check");
             assert!(
@@ -123,7 +111,7 @@ fn classifier_predict(c: &mut Criterion) {
         &wasml_tests::example_model("text-classifier"),
     );
     let raw = wasml_tests::data("text-classifier/config.xml");
-    let config = LabelConfig::parse(&raw).expect("config");
+    let config = CallConfig::parse(raw).expect("config");
     let train: Vec<Value> =
         serde_json::from_str(&wasml_tests::data("text-classifier/train.json")).expect("data");
     bench.rt.block_on(async {
@@ -138,7 +126,7 @@ fn classifier_predict(c: &mut Criterion) {
             let fit = model
                 .fit(
                     bench.call_store("text-classifier"),
-                    &input(&raw, &config),
+                    &input(&config),
                     "ANNOTATION_CREATED",
                     &payload.to_string(),
                 )
@@ -164,7 +152,7 @@ fn classifier_predict(c: &mut Criterion) {
             let answer = model
                 .predict(
                     bench.call_store("text-classifier"),
-                    &input(&raw, &config),
+                    &input(&config),
                     &tasks,
                     None,
                 )

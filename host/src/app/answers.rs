@@ -118,6 +118,7 @@ pub(super) fn model_summary(name: &str, entry: &ModelEntry) -> Value {
         obj.insert("component_sha256".into(), json!(model.component_hash));
         obj.insert("from_cache".into(), json!(model.from_cache));
         obj.insert("calls_running".into(), json!(model.calls_running()));
+        obj.insert("warm_instances".into(), json!(model.warm_instances()));
         obj.insert("max_instances".into(), json!(model.limits.max_instances));
         let limits = &model.limits;
         // The limits in force, in the manifest's units, so a user can check an override.

@@ -7,6 +7,7 @@
 //! as a new model version). A call that traps or times out leaves nothing behind.
 
 mod call;
+mod group_commit;
 mod memory;
 mod redb;
 mod redis;

@@ -4,13 +4,16 @@
 //! Why redb: an embedded, pure-Rust, ACID key/value store with copy-on-write B-trees and
 //! checksummed commits, so a `kill -9` or power loss leaves either the previous or the new
 //! transaction, never a torn value; no server to run and no C library to build. Each
-//! [`Batch`] is one write transaction committed with immediate durability (fsync).
+//! [`Batch`] is committed atomically with immediate durability (fsync) before `commit`
+//! returns; batches committed at the same moment share one transaction and one fsync
+//! (`group_commit`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{Database, ReadableDatabase, TableDefinition};
+use redb::{Database, ReadableDatabase, TableDefinition, WriteTransaction};
 
+use super::group_commit::GroupCommitter;
 use super::{Batch, HostTable, ModelStore, ProjectKey, StoreFailure};
 
 /// Models' keys: (model, project, key) -> value.
@@ -23,6 +26,7 @@ const HOST: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("host");
 pub struct RedbStore {
     db: Arc<Database>,
     path: PathBuf,
+    writer: Arc<GroupCommitter>,
 }
 
 fn unavailable(err: impl std::fmt::Display) -> StoreFailure {
@@ -50,8 +54,10 @@ impl RedbStore {
         txn.open_table(GUEST).map_err(unavailable)?;
         txn.open_table(HOST).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
+        let db = Arc::new(db);
         Ok(Self {
-            db: Arc::new(db),
+            writer: Arc::new(GroupCommitter::start(db.clone(), apply_batch)?),
+            db,
             path: path.to_owned(),
         })
     }
@@ -158,37 +164,35 @@ impl ModelStore for RedbStore {
     }
 
     async fn commit(&self, batch: Batch) -> Result<(), StoreFailure> {
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            {
-                let mut guest = txn.open_table(GUEST).map_err(unavailable)?;
-                for (scope, writes) in &batch.guest {
-                    for (key, value) in writes {
-                        let key = (scope.model.as_str(), scope.project.as_str(), key.as_str());
-                        match value {
-                            Some(value) => guest.insert(key, value.as_slice()).map(|_| ()),
-                            None => guest.remove(key).map(|_| ()),
-                        }
-                        .map_err(unavailable)?;
-                    }
-                }
-                let mut host = txn.open_table(HOST).map_err(unavailable)?;
-                for (table, (key, value)) in &batch.host {
-                    let key = (table.name(), key.as_str());
-                    match value {
-                        Some(value) => host.insert(key, value.as_slice()).map(|_| ()),
-                        None => host.remove(key).map(|_| ()),
-                    }
-                    .map_err(unavailable)?;
-                }
-            }
-            // Dropping an uncommitted transaction aborts it: an error above loses nothing.
-            txn.commit().map_err(unavailable)
-        })
-        .await
+        self.writer.commit(batch).await
     }
 
     fn describe(&self) -> String {
         format!("redb at {}", self.path.display())
     }
+}
+
+/// Writes `batch` into `txn` (not committed).
+fn apply_batch(txn: &WriteTransaction, batch: &Batch) -> Result<(), StoreFailure> {
+    let mut guest = txn.open_table(GUEST).map_err(unavailable)?;
+    for (scope, writes) in &batch.guest {
+        for (key, value) in writes {
+            let key = (scope.model.as_str(), scope.project.as_str(), key.as_str());
+            match value {
+                Some(value) => guest.insert(key, value.as_slice()).map(|_| ()),
+                None => guest.remove(key).map(|_| ()),
+            }
+            .map_err(unavailable)?;
+        }
+    }
+    let mut host = txn.open_table(HOST).map_err(unavailable)?;
+    for (table, (key, value)) in &batch.host {
+        let key = (table.name(), key.as_str());
+        match value {
+            Some(value) => host.insert(key, value.as_slice()).map(|_| ()),
+            None => host.remove(key).map(|_| ()),
+        }
+        .map_err(unavailable)?;
+    }
+    Ok(())
 }

@@ -29,10 +29,18 @@ use wasml::model::{log, store};
 
 struct Misbehave;
 
+/// Calls this instance has served: 1 on a fresh instance, more on a warm one.
+static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Memory kept across calls by `hold`.
+static HELD: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
 fn action(tasks: &[String]) -> String {
     let first = tasks.first().map(String::as_str).unwrap_or_default();
     // Crude on purpose: no JSON crate, the tests control the exact text.
     for name in [
+        "count",
+        "hold",
         "panic",
         "invalid-input",
         "error",
@@ -81,7 +89,22 @@ impl Guest for Misbehave {
                 .map(|_| r#"{"result": []}"#.to_owned())
                 .collect()
         };
+        let calls = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         match action(&tasks).as_str() {
+            "count" => Ok(tasks
+                .iter()
+                .map(|_| format!(r#"{{"result": [], "calls": {calls}}}"#))
+                .collect()),
+            "hold" => {
+                let mib: usize = between(&tasks[0], "\"mib\":\"", "\"").parse().unwrap_or(1);
+                if let Ok(mut held) = HELD.lock() {
+                    held.push(vec![1u8; mib << 20]);
+                }
+                Ok(tasks
+                    .iter()
+                    .map(|_| format!(r#"{{"result": [], "calls": {calls}}}"#))
+                    .collect())
+            }
             "panic" => panic!("misbehave was asked to panic"),
             "error" => Err(ModelError::Internal("asked to fail".into())),
             "invalid-input" => Err(ModelError::InvalidInput("this task is not usable".into())),
