@@ -77,9 +77,10 @@ impl RedbStore {
     /// cache, a few microseconds) and a guest may make thousands per call: a hop to another
     /// thread (the blocking pool, or `block_in_place` handing the worker's other tasks to a
     /// new thread) costs more than the read, in futex wake-ups and context switches.
-    async fn read<T: Send + 'static>(
+    /// Being in place, the work may borrow its arguments: nothing is copied to move it.
+    fn read<T>(
         &self,
-        work: impl FnOnce(&Database) -> Result<T, StoreFailure> + Send + 'static,
+        work: impl FnOnce(&Database) -> Result<T, StoreFailure>,
     ) -> Result<T, StoreFailure> {
         work(&self.db)
     }
@@ -88,16 +89,14 @@ impl RedbStore {
 #[async_trait::async_trait]
 impl ModelStore for RedbStore {
     async fn get(&self, scope: &ProjectKey, key: &str) -> Result<Option<Vec<u8>>, StoreFailure> {
-        let (scope, key) = (scope.clone(), key.to_owned());
-        self.read(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(GUEST).map_err(unavailable)?;
             let value = table
-                .get((scope.model.as_str(), scope.project.as_str(), key.as_str()))
+                .get((scope.model.as_str(), scope.project.as_str(), key))
                 .map_err(unavailable)?;
             Ok(value.map(|v| v.value().to_vec()))
         })
-        .await
     }
 
     async fn list_keys(
@@ -105,27 +104,21 @@ impl ModelStore for RedbStore {
         scope: &ProjectKey,
         prefix: &str,
     ) -> Result<Vec<String>, StoreFailure> {
-        let (scope, prefix) = (scope.clone(), prefix.to_owned());
-        self.read(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(GUEST).map_err(unavailable)?;
-            let start = (
-                scope.model.as_str(),
-                scope.project.as_str(),
-                prefix.as_str(),
-            );
+            let start = (scope.model.as_str(), scope.project.as_str(), prefix);
             let mut keys = Vec::new();
             for entry in table.range(start..).map_err(unavailable)? {
                 let (key, _) = entry.map_err(unavailable)?;
                 let (model, project, key) = key.value();
-                if model != scope.model || project != scope.project || !key.starts_with(&prefix) {
+                if model != scope.model || project != scope.project || !key.starts_with(prefix) {
                     break;
                 }
                 keys.push(key.to_owned());
             }
             Ok(keys)
         })
-        .await
     }
 
     async fn host_records(&self, table: HostTable) -> Result<Vec<(String, Vec<u8>)>, StoreFailure> {
@@ -151,16 +144,12 @@ impl ModelStore for RedbStore {
         table: HostTable,
         key: &str,
     ) -> Result<Option<Vec<u8>>, StoreFailure> {
-        let key = key.to_owned();
-        self.read(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let records = txn.open_table(HOST).map_err(unavailable)?;
-            let value = records
-                .get((table.name(), key.as_str()))
-                .map_err(unavailable)?;
+            let value = records.get((table.name(), key)).map_err(unavailable)?;
             Ok(value.map(|v| v.value().to_vec()))
         })
-        .await
     }
 
     async fn commit(&self, batch: Batch) -> Result<(), StoreFailure> {
