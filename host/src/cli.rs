@@ -26,6 +26,19 @@ use crate::taskdata::{TaskData, TaskDataSettings};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to stderr: `text` for people, `json` (one object per
+    /// line, with the request's or job's span fields) for log collectors.
+    #[arg(long, global = true, env = "WASML_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// The format of the host's log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, spans as `request{id=...}:` prefixes.
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `fields`, `target`, `span`, `spans`.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +132,10 @@ pub struct ServeArgs {
     /// always logged at DEBUG (`RUST_LOG=wasml::server=debug`).
     #[arg(long, env = "WASML_ACCESS_LOG")]
     pub access_log: bool,
+    /// Also serve `GET /metrics` on this address (`host:port`), for scrapers on a network
+    /// the protocol port is not on. The protocol port keeps serving `/metrics` too.
+    #[arg(long, env = "WASML_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
     /// Do not watch the models folder: models load at start-up only.
     #[arg(long, env = "WASML_NO_WATCH")]
     pub no_watch: bool,
@@ -209,7 +226,7 @@ fn sweep_configs(app: &Arc<App>) {
 /// Runs the command line; the binary's `main` is this.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     let outcome = match cli.command {
         Command::ParseConfig { file } => parse_config(&file),
         Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
@@ -228,17 +245,25 @@ pub fn main() -> std::process::ExitCode {
 }
 
 /// `LOG_LEVEL` (the reference's name: `DEBUG`, `INFO`...) or `RUST_LOG` filters the log.
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let filter = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("LOG_LEVEL").map(|l| l.to_ascii_lowercase()))
         .unwrap_or_else(|_| "info".into());
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 fn parse_config(file: &Path) -> anyhow::Result<()> {
@@ -312,7 +337,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         jobs: Arc::new(jobs),
         fit_wait: std::time::Duration::from_millis(args.fit_wait_ms),
         store,
-        metrics: Default::default(),
         configs: Default::default(),
         limits: CallLimits {
             predict_timeout: std::time::Duration::from_secs(args.predict_timeout_secs),
@@ -369,8 +393,26 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         connections: server::ConnectionLimit::new(args.max_connections),
         access_log: args.access_log,
     };
+    if let Some(address) = &args.metrics_listen {
+        let (host, port) = split_host_port(address)?;
+        let metrics = bind(host, port).await?;
+        tracing::info!("metrics on http://{}/metrics", metrics.local_addr()?);
+        let http = Arc::new(http.clone());
+        tokio::spawn(server::serve_metrics(metrics, app.clone(), http));
+    }
     server::serve(listener, app, http, shutdown_signal()).await;
     Ok(())
+}
+
+/// `host:port` (`[v6]:port` for IPv6) as its two parts.
+fn split_host_port(address: &str) -> anyhow::Result<(&str, u16)> {
+    let (host, port) = address
+        .rsplit_once(':')
+        .with_context(|| format!("--metrics-listen {address:?}: expected host:port"))?;
+    let port = port
+        .parse()
+        .with_context(|| format!("--metrics-listen {address:?}: {port:?} is not a port"))?;
+    Ok((host, port))
 }
 
 /// A listener on `host` (an IP address, bracketed or not, or a name to resolve) and `port`.

@@ -30,6 +30,9 @@ pub struct ErrorBody {
     /// The model involved, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// The id of the request that failed (also in its `X-Request-Id` header and log lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ErrorBody {
@@ -290,6 +293,7 @@ impl ApiError {
             error: self.kind().to_owned(),
             detail,
             model: model.cloned(),
+            request_id: None,
         }
     }
 

@@ -118,6 +118,28 @@ impl Projects {
         Ok(Arc::new(settings))
     }
 
+    /// The committed-training count of every project of `model` that has trained at least
+    /// once, read from the store (another host may have trained it).
+    pub async fn generations(&self, model: &str) -> Result<Vec<(String, u64)>, StoreFailure> {
+        if !self.store.shared() {
+            return Ok(self
+                .cache()
+                .iter()
+                .filter(|(key, settings)| key.model == model && settings.generation > 0)
+                .map(|(key, settings)| (key.project.clone(), settings.generation))
+                .collect());
+        }
+        let records = self.store.host_records(HostTable::Generations).await?;
+        Ok(records
+            .iter()
+            .filter_map(|(key, value)| {
+                let owner = ProjectKey::from_record_key(key)?;
+                let generation = decode_generation(value)?;
+                (owner.model == model && generation > 0).then_some((owner.project, generation))
+            })
+            .collect())
+    }
+
     /// Changes the settings of `owner` and commits them together with the
     /// batch `with` builds from the new settings (e.g. the trained state of a `fit` and its
     /// job record naming the new version), atomically. Only the records that changed are

@@ -16,7 +16,7 @@ pub enum Endpoint {
     Predict,
     /// `POST /webhook`.
     Webhook,
-    /// `GET /metrics`.
+    /// `GET /models/<name>/metrics`: the model's counters as JSON.
     Metrics,
     /// `GET /versions`.
     Versions,
@@ -30,6 +30,21 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// The endpoint's name in the metrics' `endpoint` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Health => "health",
+            Self::Setup => "setup",
+            Self::Predict => "predict",
+            Self::Webhook => "webhook",
+            Self::Metrics => "metrics",
+            Self::Versions => "versions",
+            Self::Jobs => "jobs",
+            Self::Job(_) => "job",
+            Self::JobStatus => "job_status",
+        }
+    }
+
     fn from_segment(segment: &str) -> Option<Self> {
         Some(match segment {
             "" | "health" => Self::Health,
@@ -69,6 +84,8 @@ pub enum ModelRef {
 pub enum Route {
     /// `GET /models`: every model with its version and state.
     ListModels,
+    /// `GET /metrics`: the host's metrics in the Prometheus text format.
+    HostMetrics,
     /// A protocol endpoint of one model.
     Model {
         /// Which model.
@@ -78,6 +95,17 @@ pub enum Route {
     },
 }
 
+impl Route {
+    /// The route's name in the metrics' `endpoint` label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::ListModels => "models",
+            Self::HostMetrics => "host_metrics",
+            Self::Model { endpoint, .. } => endpoint.label(),
+        }
+    }
+}
+
 /// Routes a request. Unknown paths are 404, known paths with the wrong method 405.
 pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     let trimmed = path.strip_suffix('/').unwrap_or(path);
@@ -85,6 +113,7 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     let route = match segments.as_slice() {
         [] => model_route(ModelRef::Default, ""),
         ["models"] => Some(Route::ListModels),
+        ["metrics"] => Some(Route::HostMetrics),
         ["models", name] => model_route(ModelRef::Named(model_name(name)?), ""),
         ["models", name, segment] => model_route(ModelRef::Named(model_name(name)?), segment),
         ["models", name, "jobs", id] => {
@@ -99,7 +128,7 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     };
     let route = route.ok_or_else(|| ApiError::NotFound(path.to_owned()))?;
     let (allowed, expected) = match &route {
-        Route::ListModels => ("GET, HEAD", Method::GET),
+        Route::ListModels | Route::HostMetrics => ("GET, HEAD", Method::GET),
         Route::Model { endpoint, .. } => endpoint.method(),
     };
     // HEAD is GET without a body; hyper drops the body for HEAD responses.
@@ -179,6 +208,11 @@ mod tests {
         assert!(route(&Method::GET, "/models/ner/jobs/x").is_err());
         assert!(route(&Method::POST, "/models/ner/jobs/1").is_err());
         assert_eq!(ok(Method::GET, "/models"), Route::ListModels);
+        assert_eq!(ok(Method::GET, "/metrics"), Route::HostMetrics);
+        assert_eq!(
+            ok(Method::GET, "/models/ner/metrics"),
+            named("ner", Endpoint::Metrics)
+        );
         assert_eq!(ok(Method::GET, "/models/"), Route::ListModels);
         assert_eq!(
             ok(Method::HEAD, "/models/x/health"),
@@ -191,7 +225,6 @@ mod tests {
         for (path, endpoint) in [
             ("/", Endpoint::Health),
             ("/health", Endpoint::Health),
-            ("/metrics", Endpoint::Metrics),
             ("/versions", Endpoint::Versions),
         ] {
             assert_eq!(

@@ -447,10 +447,11 @@ class LabelStudioEndToEnd(unittest.TestCase):
         self.assertEqual(sent["response"][0]["model_version"], backend["model_version"], sent)
         step(f"Send Test Request: the model answered {sent['response']}")
 
-        # The model's version list: wasml has no /versions (JSON 404), Label Studio falls back
-        # to the version /setup reported.
+        # The model's version list, from the host's /versions: an untrained model has the one
+        # version /setup reported, and no "Upgrade your ML backend" message.
         versions = LS.get(f"/api/ml/{backend['id']}/versions")
         self.assertEqual(versions.get("versions"), [backend["model_version"]], versions)
+        self.assertNotIn("message", versions, versions)
         step(f"model versions as Label Studio lists them: {versions}")
 
     def test_2_substring_matching_interactive(self):
@@ -626,6 +627,14 @@ class LabelStudioEndToEnd(unittest.TestCase):
         self.assertFalse(now["error_message"], now)
         self.assertEqual(now["model_version"], job["model_version"], now)
         version = now["model_version"]
+
+        # Label Studio's model-version picker: the trained version first, the untrained one
+        # still listed (its predictions are kept).
+        versions = LS.get(f"/api/ml/{backend['id']}/versions")
+        self.assertEqual(versions.get("versions", [None])[0], version, versions)
+        self.assertIn(initial, versions["versions"], versions)
+        self.assertEqual(len(versions["versions"]), len(set(versions["versions"])), versions)
+        step(f"model versions as Label Studio lists them: {versions['versions']}")
 
         # New tasks: the trained model's predictions follow the annotations.
         unseen = {

@@ -188,8 +188,10 @@ impl HostBuilder {
         let sink = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // Text or JSON log lines: the address runs to the first space or quote.
                 if let Some(addr) = line.split("listening on http://").nth(1) {
-                    let _ = addr_tx.send(addr.trim().to_owned());
+                    let end = addr.find([' ', '"']).unwrap_or(addr.len());
+                    let _ = addr_tx.send(addr[..end].trim().to_owned());
                 }
                 sink.lock().expect("log lock").push(line);
             }

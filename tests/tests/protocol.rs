@@ -248,16 +248,23 @@ fn webhooks_call_fit_for_training_events_only() {
 }
 
 #[test]
-fn metrics_count_requests_and_versions_is_a_json_404() {
+fn metrics_count_requests_and_versions_list_the_untrained_version() {
     let host = two_models();
     host.post("/models/dummy/predict", &request("predict-no-project"));
     let metrics = host.get("/models/dummy/metrics");
     assert_eq!(metrics.status, 200);
     assert_eq!(metrics.body["predict_requests"], 1);
     assert_eq!(metrics.body["tasks_predicted"], 1);
+    // Each model counts its own requests.
+    let other = host.get("/models/substring-matching/metrics");
+    assert_eq!(other.body["predict_requests"], 0, "{}", other.raw);
+    let setup = host.post("/models/dummy/setup", &request("setup-label-studio"));
     let versions = host.get("/models/dummy/versions");
-    assert_eq!(versions.status, 404);
-    assert!(versions.body["detail"].is_string());
+    assert_eq!(versions.status, 200, "{}", versions.raw);
+    assert_eq!(
+        versions.body["versions"],
+        json!([setup.body["model_version"]])
+    );
 }
 
 #[test]

@@ -224,14 +224,16 @@ fn a_lost_store_answers_503_with_a_reference_and_logs_the_cause() {
     // The client learns what failed, not where the store lives or what Redis said.
     assert!(!detail.contains("127.0.0.1"), "{detail}");
     assert!(!detail.to_ascii_lowercase().contains("redis"), "{detail}");
+    // The reference is the request's id, in the body and the header too.
     let reference = detail
         .rsplit("as error ")
         .next()
-        .filter(|r| r.len() == 8)
+        .filter(|r| Some(*r) == reply.body["request_id"].as_str())
         .unwrap_or_else(|| panic!("no reference in {detail:?}"))
         .to_owned();
+    assert_eq!(reply.header("x-request-id"), Some(reference.as_str()));
     // The log holds the cause under the same reference, at `error`.
-    let line = host.wait_for_log(&["request failed", &reference]);
+    let line = host.wait_for_log(&["request failed", &format!("id={reference}")]);
     assert!(line.contains("ERROR"), "{line}");
     assert!(line.contains("redis"), "the cause is logged: {line}");
 }

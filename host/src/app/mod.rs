@@ -2,8 +2,10 @@
 
 mod answers;
 mod configs;
+mod exposition;
 mod preload;
 mod training;
+mod versions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +16,6 @@ use crate::api::{self, PredictRequest, SetupRequest};
 use crate::error::ApiError;
 use crate::jobs::Jobs;
 use crate::limits::CallLimits;
-use crate::metrics::Metrics;
 use crate::projects::Projects;
 use crate::registry::{ModelState, Registry};
 use crate::routes::{Endpoint, ModelRef};
@@ -24,6 +25,7 @@ use crate::taskdata::{LabelStudio, SetupCredentials, TaskData, TaskDataCall};
 
 use answers::{model_summary, stamp_slots};
 pub use configs::{CONFIG_IDLE, ConfigCache};
+pub use exposition::ServerGauges;
 pub use training::TRAINING_EVENTS;
 
 /// How long a client should wait before retrying a model that is still loading.
@@ -43,8 +45,6 @@ pub struct App {
     pub jobs: Arc<Jobs>,
     /// How long a webhook waits for its `fit` before answering "queued".
     pub fit_wait: Duration,
-    /// Request counters per model.
-    pub metrics: Metrics,
     /// Parsed label configs by content.
     pub configs: ConfigCache,
     /// Budgets for each guest call.
@@ -64,6 +64,8 @@ pub struct Reply {
     /// The body already encoded, sent instead of `body`: answers assembled from the
     /// guest's own JSON text.
     pub encoded: Option<String>,
+    /// The `Content-Type` of `encoded` when it is not JSON (the metrics' text).
+    pub content_type: Option<&'static str>,
 }
 
 impl Reply {
@@ -72,6 +74,7 @@ impl Reply {
             status: hyper::StatusCode::OK,
             body,
             encoded: None,
+            content_type: None,
         }
     }
 
@@ -80,32 +83,33 @@ impl Reply {
             status: hyper::StatusCode::OK,
             body: Value::Null,
             encoded: Some(json),
+            content_type: None,
         }
     }
 }
 
 impl App {
-    /// Answers one protocol endpoint for one model.
+    /// Answers one protocol endpoint for the model `name` ([`App::resolve`]). `query` is
+    /// the request URI's query string, read by the endpoints that take parameters there
+    /// (`/versions`).
     pub async fn model_endpoint(
         self: &Arc<Self>,
-        model: &ModelRef,
+        name: &str,
         endpoint: Endpoint,
+        query: Option<&str>,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let name = self.resolve(model)?;
+        tracing::Span::current().record("model", tracing::field::display(name));
         match endpoint {
-            Endpoint::Health => self.health(&name),
-            Endpoint::Setup => self.setup(&name, body).await,
-            Endpoint::Predict => self.predict(&name, body).await,
-            Endpoint::Webhook => self.webhook(&name, body).await,
-            Endpoint::Metrics => Ok(Reply::ok(self.model_metrics(&name))),
-            Endpoint::Jobs => Ok(self.list_jobs(&name).await),
-            Endpoint::Job(id) => self.job(&name, id).await,
-            Endpoint::JobStatus => self.job_status(&name, body).await,
-            Endpoint::Versions => Err(ApiError::NotFound(format!(
-                "/models/{name}/versions: versions are not listed; each project's model \
-                 version is reported by /setup"
-            ))),
+            Endpoint::Health => self.health(name),
+            Endpoint::Setup => self.setup(name, body).await,
+            Endpoint::Predict => self.predict(name, body).await,
+            Endpoint::Webhook => self.webhook(name, body).await,
+            Endpoint::Metrics => Ok(Reply::ok(self.model_metrics(name))),
+            Endpoint::Jobs => Ok(self.list_jobs(name).await),
+            Endpoint::Job(id) => self.job(name, id).await,
+            Endpoint::JobStatus => self.job_status(name, body).await,
+            Endpoint::Versions => self.versions(name, query).await,
         }
     }
 
@@ -129,7 +133,7 @@ impl App {
 
     /// A model's counters, with its graphs' inferences when it has graphs.
     fn model_metrics(&self, name: &str) -> Value {
-        let mut snapshot = self.metrics.snapshot(name);
+        let mut snapshot = crate::metrics::global().model_json(name);
         let graphs = self
             .registry
             .get(name)
@@ -148,7 +152,7 @@ impl App {
     }
 
     /// The model a route refers to. Root paths use `--default-model`, else the only model.
-    fn resolve(&self, model: &ModelRef) -> Result<String, ApiError> {
+    pub fn resolve(&self, model: &ModelRef) -> Result<String, ApiError> {
         match model {
             ModelRef::Named(name) => {
                 if self.registry.get(name).is_some() {
@@ -237,6 +241,7 @@ impl App {
     async fn setup(&self, name: &str, body: &[u8]) -> Result<Reply, ApiError> {
         let request: SetupRequest = api::decode(body)?;
         let project = api::project_id(request.project.as_ref())?.unwrap_or_default();
+        record_project(&project);
         let owner = ProjectKey::new(name, project);
         if let Some(schema) = &request.schema {
             self.configs.get(schema.clone())?;
@@ -288,6 +293,7 @@ impl App {
             None => api::project_id(request.tasks.first().and_then(|t| t.project()).as_ref())?
                 .unwrap_or_default(),
         };
+        record_project(&project);
         let model = self.ready(name)?;
         let call = self.prepare(&model, project, request.label_config).await?;
         let mut env = call.env(self, &model, model.limits.predict_timeout);
@@ -317,8 +323,8 @@ impl App {
                 let results = stamp_slots(&answer.value, tasks.len(), &call.version)?;
                 Ok((results, answer.store))
             });
-        self.metrics
-            .record_predict(name, tasks.len(), started.elapsed(), outcome.is_ok());
+        let answered = if outcome.is_ok() { tasks.len() } else { 0 };
+        crate::metrics::global().record_predict(name, answered, started.elapsed());
         let (results, store) = outcome.map_err(|error| ApiError::Model {
             model: name.to_owned(),
             error,
@@ -399,5 +405,12 @@ impl PreparedCall {
             model_version: &self.version,
             extra_params: self.extra_params.as_deref(),
         }
+    }
+}
+
+/// Names the project in the request's span (see `crate::server`), for every line logged after.
+fn record_project(project: &str) {
+    if !project.is_empty() {
+        tracing::Span::current().record("project", tracing::field::display(project));
     }
 }

@@ -52,6 +52,7 @@ impl App {
         let project_field = request.project.as_ref();
         let project =
             api::project_id(project_field.and_then(|p| p.id.as_ref()))?.unwrap_or_default();
+        super::record_project(&project);
         let label_config = project_field.and_then(|p| p.label_config.clone());
         if let Some(raw) = &label_config {
             self.configs.get(raw.clone())?;
@@ -237,7 +238,6 @@ impl App {
                 super::preload::preload_payload(&job.model, &payload, &url_keys, fetch).await?;
         }
         let outcome = model.fit(env, &call.input(), &job.event, &payload).await;
-        self.metrics.record_fit(&job.model, outcome.is_ok());
         let CallOutcome {
             value: fit, store, ..
         } = outcome.map_err(|error| ApiError::Model {
@@ -339,5 +339,6 @@ fn webhook_reply(job: &JobRecord, coalesced: bool) -> Reply {
         status,
         body,
         encoded: None,
+        content_type: None,
     }
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, watch};
+use tracing::Instrument;
 
 pub use record::{JobOutcome, JobRecord, JobState, coalesce_key, now};
 
@@ -325,10 +326,18 @@ impl Jobs {
                 return;
             };
             let id = job.id;
+            // Everything the job logs (the host's lines, the guest's log and stdout) carries
+            // its id, model and project.
+            let span = tracing::info_span!(
+                "job",
+                id,
+                model = %key.model,
+                project = %key.project
+            );
             // A separate task: a panic in the runner fails this job, not the queue.
             let finished = match tokio::spawn({
                 let (runner, slots) = (runner.clone(), self.fit_slots.clone());
-                async move { runner.run(job, slots).await }
+                async move { runner.run(job, slots).await }.instrument(span)
             })
             .await
             {
@@ -341,6 +350,7 @@ impl Jobs {
                             error: "internal error".into(),
                             detail: "the training task failed; the host logged the cause".into(),
                             model: Some(key.model.clone()),
+                            request_id: None,
                         }),
                         persisted: false,
                     }
@@ -364,6 +374,16 @@ impl Jobs {
                 return;
             };
             state.records.insert(id, record.clone());
+            let outcome = match &finished.outcome {
+                JobOutcome::Done { trained: true, .. } => "trained",
+                JobOutcome::Done { trained: false, .. } => "unchanged",
+                JobOutcome::Failed(_) => "failed",
+            };
+            let ran = record
+                .started_at
+                .zip(record.finished_at)
+                .map(|(start, end)| Duration::from_secs_f64((end - start).max(0.0)));
+            crate::metrics::global().record_fit_job(&key.model, outcome, ran);
             if let Some(watcher) = state.watchers.remove(&id) {
                 watcher.send_replace(record.state);
             }
@@ -434,6 +454,18 @@ impl Jobs {
             .host_record(HostTable::Jobs, &JobRecord::key(id))
             .await?;
         Ok(stored.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    /// Per model: jobs waiting in its queues and jobs running, for the metrics.
+    pub async fn depths(&self) -> HashMap<String, (u64, u64)> {
+        let state = self.state.lock().await;
+        let mut depths: HashMap<String, (u64, u64)> = HashMap::new();
+        for (key, queue) in &state.queues {
+            let depth = depths.entry(key.model.clone()).or_default();
+            depth.0 += queue.pending.len() as u64;
+            depth.1 += u64::from(queue.running.is_some());
+        }
+        depths
     }
 
     /// The newest `limit` jobs of `model`, newest first.

@@ -200,6 +200,7 @@ impl JobRecord {
                     error: "internal error".into(),
                     detail: "the job failed without a recorded error".into(),
                     model: Some(self.model.clone()),
+                    request_id: None,
                 },
             ))),
         }
@@ -259,6 +260,7 @@ mod tests {
             error: "trap".into(),
             detail: "the model trapped".into(),
             model: Some("m".into()),
+            request_id: None,
         };
         let done = record.finished(&JobOutcome::Failed(error.clone()));
         assert_eq!(done.error, Some(error));

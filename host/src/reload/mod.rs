@@ -160,6 +160,7 @@ impl Reloader {
             Ok(model) => {
                 let version = model.version(0);
                 let from_cache = model.from_cache;
+                crate::metrics::global().record_load(name, from_cache, started.elapsed());
                 match registry.install(name, Arc::new(model), load_ms) {
                     Some(old) => tracing::info!(
                         model = name, old = %old.version(0), new = %version, ms = load_ms,

@@ -335,6 +335,8 @@ impl LoadedModel {
         };
         let env = store.into();
         let warm = reuse.as_ref().and_then(|key| self.warm.take(key));
+        let started = Instant::now();
+        let mut instantiate = None;
         let (mut store, bindings, calls) = match warm {
             Some(WarmInstance {
                 mut store,
@@ -348,7 +350,10 @@ impl LoadedModel {
             None => {
                 let mut store = self.new_store(env, budget)?;
                 match self.pre.instantiate_async(&mut store).await {
-                    Ok(bindings) => (store, bindings, 0),
+                    Ok(bindings) => {
+                        instantiate = Some(started.elapsed());
+                        (store, bindings, 0)
+                    }
                     Err(err) => {
                         self.flush_output(store.data());
                         return Err(self.classify(&store, budget, err));
@@ -356,7 +361,9 @@ impl LoadedModel {
                 }
             }
         };
+        let running = Instant::now();
         let outcome = call(&bindings, &mut store).await;
+        crate::metrics::global().record_guest_call(&self.name, instantiate, running.elapsed());
         self.flush_output(store.data());
         match outcome {
             Ok(value) => {

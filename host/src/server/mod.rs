@@ -3,6 +3,8 @@
 mod activity;
 mod body;
 mod connections;
+mod metrics_listener;
+mod request_id;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,10 +17,15 @@ use hyper::{Method, Request, Response, StatusCode};
 
 pub use body::BodyBudget;
 pub use connections::{ConnectionLimit, serve};
+pub use metrics_listener::serve_metrics;
+pub use request_id::REQUEST_ID_HEADER;
 
-use crate::app::{App, Reply};
+use crate::app::{App, Reply, ServerGauges};
 use crate::auth::{BasicAuth, WEBHOOK_TOKEN_HEADER, WebhookToken};
-use crate::error::{ApiError, error_reference};
+use crate::metrics::RequestLabels;
+use tracing::Instrument;
+
+use crate::error::ApiError;
 use crate::routes::{Endpoint, Route, route};
 
 /// HTTP-level settings.
@@ -57,47 +64,99 @@ where
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let id = request_id::request_id(req.headers());
+    // Everything logged while answering (the host's lines, the guest's log and stdout)
+    // carries the request's id; the app records the model and project once it knows them.
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        %method,
+        path,
+        model = tracing::field::Empty,
+        project = tracing::field::Empty
+    );
     let large = req
         .headers()
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
         .is_some_and(|len| len >= LARGE_REQUEST_BYTES);
-    let answer = answer(app, http, req).await;
+    let mut labels = Labels {
+        model: String::new(),
+        endpoint: "unrouted",
+    };
+    let answer = answer(app, http, req, &mut labels)
+        .instrument(span.clone())
+        .await;
     if large {
         // The request's body and what was made from it are freed by now.
         crate::alloc::collect();
     }
-    let response = match answer {
+    let _in_span = span.enter();
+    let mut response = match answer {
         Ok(Reply {
             status,
-            encoded: Some(json),
+            encoded: Some(text),
+            content_type,
             ..
-        }) => encoded_response(status, json),
+        }) => {
+            let mut response = encoded_response(status, text);
+            if let Some(content_type) = content_type {
+                response
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            }
+            response
+        }
         Ok(reply) => json_response(reply.status, &reply.body),
         Err(err) => {
-            // Every 5xx is the host's to look into: its cause goes to the log, under a
-            // reference the client's answer repeats.
-            let reference = err.status().is_server_error().then(error_reference);
-            if let Some(reference) = &reference {
+            // Every 5xx is the host's to look into: its cause goes to the log, under the
+            // request id the client's answer repeats.
+            let server_error = err.status().is_server_error();
+            if server_error {
                 tracing::error!(
-                    %peer, %method, path, status = err.status().as_u16(), kind = err.kind(),
-                    reference, "request failed: {}", err.cause()
+                    %peer, status = err.status().as_u16(), kind = err.kind(),
+                    "request failed: {}", err.cause()
                 );
             }
-            error_response(&err, reference.as_deref())
+            error_response(&err, &id, server_error)
         }
     };
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(&REQUEST_ID_HEADER, value);
+    }
     let status = response.status().as_u16();
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let took = started.elapsed();
+    crate::metrics::global().record_request(
+        RequestLabels {
+            model: labels.model,
+            endpoint: labels.endpoint,
+            status: crate::metrics::status_class(status),
+        },
+        took,
+    );
+    let ms = took.as_secs_f64() * 1000.0;
     if http.access_log {
-        tracing::info!(%peer, %method, path, status, ms, "request");
+        tracing::info!(%peer, status, ms, "request");
     } else {
-        tracing::debug!(%peer, %method, path, status, ms, "request");
+        tracing::debug!(%peer, status, ms, "request");
     }
     response
 }
 
-async fn answer<B>(app: &Arc<App>, http: &HttpSettings, req: Request<B>) -> Result<Reply, ApiError>
+/// What the metrics label a request with, learned while answering it.
+struct Labels {
+    /// The model it was for, once resolved (never a name the client made up).
+    model: String,
+    /// The route's label, `unrouted` when none matched.
+    endpoint: &'static str,
+}
+
+async fn answer<B>(
+    app: &Arc<App>,
+    http: &HttpSettings,
+    req: Request<B>,
+    labels: &mut Labels,
+) -> Result<Reply, ApiError>
 where
     B: Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -109,6 +168,8 @@ where
         return Err(ApiError::Unauthorized);
     }
     let route = routed?;
+    labels.endpoint = route.label();
+    let query = req.uri().query().map(str::to_owned);
     // `_reserved` keeps the body's bytes counted against the budget until the answer is made.
     let (body, _reserved) = if req.method() == Method::POST {
         check_content_type(&req)?;
@@ -134,7 +195,27 @@ where
             }
             Ok(reply)
         }
-        Route::Model { model, endpoint } => app.model_endpoint(&model, endpoint, &body).await,
+        Route::HostMetrics => Ok(app.metrics_exposition(server_gauges(http)).await),
+        Route::Model { model, endpoint } => {
+            let name = app.resolve(&model)?;
+            labels.model.clone_from(&name);
+            app.model_endpoint(&name, endpoint, query.as_deref(), &body)
+                .await
+        }
+    }
+}
+
+/// The server's own values the metrics show.
+pub fn server_gauges(http: &HttpSettings) -> ServerGauges {
+    ServerGauges {
+        connections: (
+            http.connections.open() as u64,
+            http.connections.limit() as u64,
+        ),
+        body_bytes: (
+            http.body_budget.in_use() as u64,
+            http.body_budget.limit() as u64,
+        ),
     }
 }
 
@@ -227,8 +308,12 @@ fn encoded_response(status: StatusCode, json: String) -> Response<Full<Bytes>> {
     response
 }
 
-fn error_response(err: &ApiError, reference: Option<&str>) -> Response<Full<Bytes>> {
-    let body = serde_json::to_value(err.body(reference)).unwrap_or_default();
+/// The error answer for `err` of request `id`; a host failure's detail names the id its
+/// cause was logged under.
+fn error_response(err: &ApiError, id: &str, logged: bool) -> Response<Full<Bytes>> {
+    let mut body = err.body(logged.then_some(id));
+    body.request_id = Some(id.to_owned());
+    let body = serde_json::to_value(body).unwrap_or_default();
     let mut response = json_response(err.status(), &body);
     let headers = response.headers_mut();
     for (name, value) in err.headers() {

@@ -59,6 +59,21 @@ pub enum FetchFailure {
     InvalidUrl(String),
 }
 
+impl FetchFailure {
+    /// A short name of the failure's kind, for the metrics' `result` label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotAllowed(_) => "not_allowed",
+            Self::NotFound(_) => "not_found",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::TooLarge(_) => "too_large",
+            Self::Timeout(_) => "timeout",
+            Self::Unavailable(_) => "unavailable",
+            Self::InvalidUrl(_) => "invalid_url",
+        }
+    }
+}
+
 /// The host's task-data settings (command line).
 #[derive(Debug, Clone, Default)]
 pub struct TaskDataSettings {
@@ -232,11 +247,30 @@ impl TaskDataCall {
         reference: &str,
         task_id: Option<u64>,
     ) -> Result<Fetched, FetchFailure> {
+        let mut cached = false;
+        let result = self.fetch_counted(reference, task_id, &mut cached).await;
+        let (label, bytes) = match &result {
+            Ok(fetched) if cached => ("cached", fetched.bytes.len()),
+            Ok(fetched) => ("fetched", fetched.bytes.len()),
+            Err(failure) => (failure.kind(), 0),
+        };
+        crate::metrics::global().record_fetch(label, bytes);
+        result
+    }
+
+    /// [`Self::fetch`], setting `cached` when the cache answered.
+    async fn fetch_counted(
+        &mut self,
+        reference: &str,
+        task_id: Option<u64>,
+        cached: &mut bool,
+    ) -> Result<Fetched, FetchFailure> {
         let source = resolve::resolve(reference, task_id, self.shared.local_root.as_deref())?;
         let key = FetchCache::key(&self.cache_scope, reference);
         if let Some(cache) = &self.shared.cache
             && let Some(entry) = cache.get(&key)
         {
+            *cached = true;
             return self.charge(Fetched {
                 bytes: entry.bytes,
                 content_type: entry.content_type,
