@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
 use crate::limits::{CallLimits, Grants};
-use crate::runtime::{LoadedModel, Runtime};
+use crate::runtime::{LoadedModel, Runtime, Ticket};
 use crate::store::{CallStore, ModelStore, ProjectKey};
 
 /// Where a model is in its life.
@@ -159,8 +159,27 @@ pub async fn load_model(
     limits: CallLimits,
 ) -> anyhow::Result<LoadedModel> {
     let (bytes, hash) = read_component(path).await?;
-    load_component(runtime, store, name, bytes, hash, limits, Grants::default()).await
+    let ticket = runtime.compile_queue.ticket(bytes.len());
+    let component = ComponentFile {
+        bytes,
+        hash,
+        ticket,
+    };
+    load_component(runtime, store, name, component, limits, Grants::default()).await
 }
+
+/// A component to load: its bytes, their SHA-256 (hex), and its place in the compile queue.
+pub struct ComponentFile {
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+    /// Their SHA-256, hex.
+    pub hash: String,
+    /// Its place in the compile queue, used only when it is not in the compile cache.
+    pub ticket: Ticket,
+}
+
+/// How often a compile that takes long says it is still running.
+const COMPILE_PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// A component file's bytes and their SHA-256 (hex).
 pub async fn read_component(path: &Path) -> anyhow::Result<(Vec<u8>, String)> {
@@ -177,17 +196,40 @@ pub async fn load_component(
     runtime: &Runtime,
     store: Arc<dyn ModelStore>,
     name: &str,
-    bytes: Vec<u8>,
-    hash: String,
+    component: ComponentFile,
     limits: CallLimits,
     grants: Grants,
 ) -> anyhow::Result<LoadedModel> {
+    let ComponentFile {
+        bytes,
+        hash,
+        ticket,
+    } = component;
+    let metered = limits.metered();
+    // A cached component only deserializes: it does not wait behind compiles.
+    let turn = if runtime.is_cached(&hash, metered) {
+        drop(ticket);
+        None
+    } else {
+        let ahead = runtime.compile_queue.queued().saturating_sub(1);
+        if ahead > 0 {
+            tracing::info!(
+                model = name,
+                kib = bytes.len() >> 10,
+                ahead,
+                "waiting to compile"
+            );
+        }
+        Some(ticket.wait().await)
+    };
     let compiler = runtime.clone();
     let key = hash.clone();
-    let metered = limits.metered();
-    let compiled = tokio::task::spawn_blocking(move || compiler.compile(&bytes, &key, metered))
+    let size = bytes.len();
+    let compiling = tokio::task::spawn_blocking(move || compiler.compile(&bytes, &key, metered));
+    let compiled = with_progress(name, size, turn.is_some(), compiling)
         .await
         .map_err(|e| anyhow::anyhow!("compilation task failed: {e}"))??;
+    drop(turn);
     // Its graphs load now, before it serves: never on a request.
     let graphs = runtime.nn.load(&grants.nn).await?;
     // `info` is called with an unnamed project: it must not depend on project state.
@@ -206,6 +248,33 @@ pub async fn load_component(
     )
     .await
     .map_err(|e| anyhow::anyhow!("the component failed to start: {e}"))
+}
+
+/// Awaits `compiling`, logging every [`COMPILE_PROGRESS_EVERY`] while it runs (when it
+/// compiles rather than reads the cache): which model, how long so far.
+async fn with_progress<T>(
+    name: &str,
+    size: usize,
+    compiles: bool,
+    compiling: tokio::task::JoinHandle<T>,
+) -> Result<T, tokio::task::JoinError> {
+    tokio::pin!(compiling);
+    let started = std::time::Instant::now();
+    let mut ticks = tokio::time::interval_at(
+        tokio::time::Instant::now() + COMPILE_PROGRESS_EVERY,
+        COMPILE_PROGRESS_EVERY,
+    );
+    loop {
+        tokio::select! {
+            done = &mut compiling => return done,
+            _ = ticks.tick(), if compiles => tracing::info!(
+                model = name,
+                kib = size >> 10,
+                elapsed_s = started.elapsed().as_secs(),
+                "still compiling"
+            ),
+        }
+    }
 }
 
 /// The model name of a component file: its stem, when the file is a `.wasm` with a valid

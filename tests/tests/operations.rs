@@ -308,3 +308,35 @@ fn versions_list_trained_versions_newest_first() {
     let own = host.get("/models/misbehave/versions?project=1").body;
     assert_eq!(own["versions"][0], twice);
 }
+
+#[test]
+fn components_compile_one_at_a_time_smallest_first() {
+    // Sizes: label-frequency-c about 90 KB, dummy 170 KB, text-classifier 390 KB. The
+    // folder lists them in another order, and nothing is in the (fresh) compile cache.
+    let host = start(
+        HostBuilder::new(BIN)
+            .example("text-classifier")
+            .example("dummy")
+            .example("label-frequency-c"),
+    );
+    // The largest is loaded last, and the log is one stream: its line means all are in.
+    host.wait_for_log(&["model loaded", "model=\"text-classifier\""]);
+    let loaded: Vec<String> = host
+        .logs()
+        .lines()
+        .filter(|line| line.contains("model loaded") && line.contains("from_cache=false"))
+        .filter_map(|line| line.split("model=").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(|name| name.trim_matches('"').to_owned())
+        .collect();
+    assert_eq!(
+        loaded,
+        ["label-frequency-c", "dummy", "text-classifier"],
+        "{}",
+        host.logs()
+    );
+    // The largest waited for its turn while the others compiled.
+    host.wait_for_log(&["waiting to compile", "model=\"text-classifier\""]);
+    let entry = host.model_entry("text-classifier").expect("listed");
+    assert_eq!(entry["state"], "ready", "{entry}");
+}

@@ -24,6 +24,7 @@ use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, ne
 use crate::app::App;
 use crate::manifest::Manifest;
 use crate::registry::{self, model_name_of};
+use crate::runtime::Ticket;
 
 /// Quiet time after the last event on a file before it is loaded. Short, because a copy in
 /// progress keeps producing events (each restarts the wait), and a load of a file caught
@@ -47,6 +48,9 @@ pub struct Reloader {
     app: Arc<App>,
     models_dir: PathBuf,
     loaders: Mutex<HashMap<String, LoaderState>>,
+    /// Compile-queue tickets taken at start-up for every model at once (so the queue
+    /// orders them by size), until each model's first load takes its own.
+    tickets: Mutex<HashMap<String, Ticket>>,
 }
 
 impl Reloader {
@@ -56,6 +60,7 @@ impl Reloader {
             app,
             models_dir: models_dir.to_owned(),
             loaders: Mutex::new(HashMap::new()),
+            tickets: Mutex::new(HashMap::new()),
         })
     }
 
@@ -67,6 +72,15 @@ impl Reloader {
     /// Returns the models found.
     pub fn load_all(self: &Arc<Self>) -> std::io::Result<Vec<String>> {
         let found = registry::scan_models(&self.models_dir)?;
+        {
+            let queue = &self.app.runtime.compile_queue;
+            let mut tickets = self.tickets.lock().unwrap_or_else(|e| e.into_inner());
+            for (name, path) in &found {
+                let size = std::fs::metadata(path).map_or(0, |m| m.len());
+                let size = usize::try_from(size).unwrap_or(usize::MAX);
+                tickets.insert(name.clone(), queue.ticket(size));
+            }
+        }
         for (name, path) in &found {
             // Registered before loading starts, so requests get 503 rather than 404.
             self.app.registry.begin_load(name, path);
@@ -107,6 +121,13 @@ impl Reloader {
 
     /// One look at the file of `name`.
     async fn sync(&self, name: &str) {
+        // Taken on every path: a start-up ticket left behind would hold back every larger
+        // model's compile.
+        let startup_ticket = self
+            .tickets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
         let path = self.models_dir.join(format!("{name}.wasm"));
         let is_file = tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file());
         if !is_file {
@@ -145,12 +166,18 @@ impl Reloader {
         }
         registry.begin_load(name, &path);
         let started = Instant::now();
+        let queue = &self.app.runtime.compile_queue;
+        let ticket = startup_ticket.unwrap_or_else(|| queue.ticket(bytes.len()));
+        let component = registry::ComponentFile {
+            bytes,
+            hash,
+            ticket,
+        };
         let loaded = registry::load_component(
             &self.app.runtime,
             self.app.store.clone(),
             name,
-            bytes,
-            hash,
+            component,
             limits,
             grants,
         )

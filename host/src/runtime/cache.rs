@@ -58,6 +58,11 @@ impl CompileCache {
             .join(format!("{component_hash}-{}.cwasm", self.engine_key))
     }
 
+    /// True when an entry for `component_hash` exists (it may still turn out unusable).
+    pub fn contains(&self, component_hash: &str) -> bool {
+        self.entry(component_hash).is_file()
+    }
+
     /// The cached artifact of the component with `component_hash`, if there is a usable one.
     /// An unreadable or incompatible entry is removed and reported as a miss.
     pub fn get(&self, engine: &Engine, component_hash: &str) -> Option<Component> {

@@ -8,6 +8,7 @@
 
 mod bindings;
 mod cache;
+mod compile_queue;
 mod config;
 mod convert;
 mod model;
@@ -24,6 +25,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 pub use bindings::ModelInfo;
 pub use cache::CompileCache;
+pub use compile_queue::{CompileQueue, Ticket, Turn};
 pub use config::CallConfig;
 pub use model::{CallEnv, CallError, CallInput, CallOutcome, FitResult, GuestError, LoadedModel};
 pub use state::HostState;
@@ -72,6 +74,8 @@ pub struct Runtime {
     /// `wasi:nn`: where ONNX Runtime is and the bound on inferences; models load their
     /// graphs through it.
     pub nn: std::sync::Arc<crate::nn::Nn>,
+    /// The order components compile in (one at a time, smallest first).
+    pub compile_queue: std::sync::Arc<CompileQueue>,
 }
 
 /// One engine with its linker and compile cache.
@@ -101,6 +105,7 @@ impl Runtime {
             metered: Backend::new(new_engine(false, true)?)?,
             pooling,
             nn: std::sync::Arc::new(crate::nn::Nn::new(&crate::nn::NnSettings::default())),
+            compile_queue: Default::default(),
         })
     }
 
@@ -118,6 +123,13 @@ impl Runtime {
             backend.cache = Some(cache);
         }
         Ok(self)
+    }
+
+    /// True when the compile cache holds the component with SHA-256 `hash` for the engine
+    /// `metered` selects: loading it deserializes instead of compiling.
+    pub fn is_cached(&self, hash: &str, metered: bool) -> bool {
+        let backend = if metered { &self.metered } else { &self.plain };
+        backend.cache.as_ref().is_some_and(|c| c.contains(hash))
     }
 
     /// Compiles a component (or loads it from the cache by its SHA-256, `hash`) and
