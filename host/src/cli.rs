@@ -50,6 +50,13 @@ enum Command {
         /// The label config XML file.
         file: PathBuf,
     },
+    /// Run a model's `predict` once on tasks from a file, without a server or Label Studio,
+    /// and print what `/predict` would answer. Exit codes: 0 answered, 2 bad input (a file,
+    /// the JSON, the label config, the component), 3 the model failed, 1 the host failed.
+    Predict(Box<crate::local::PredictArgs>),
+    /// Run a model's `fit` once on a webhook body from a file and print the training's
+    /// outcome (exit codes as `predict`). `--store` keeps what it trained for `predict`.
+    Fit(Box<crate::local::FitArgs>),
 }
 
 /// Largest request body accepted by default: Label Studio sends all selected tasks of a
@@ -227,14 +234,34 @@ fn sweep_configs(app: &Arc<App>) {
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    let outcome = match cli.command {
-        Command::ParseConfig { file } => parse_config(&file),
-        Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")
-            .and_then(|rt| rt.block_on(serve(*args))),
+    match cli.command {
+        Command::ParseConfig { file } => exit_code(parse_config(&file)),
+        Command::Serve(args) => exit_code(async_runtime().and_then(|rt| rt.block_on(serve(*args)))),
+        Command::Predict(args) => run_local(crate::local::predict(*args)),
+        Command::Fit(args) => run_local(crate::local::fit(*args)),
+    }
+}
+
+fn async_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Runs `wasml predict` or `wasml fit`; the exit code is the run's [`crate::local::Exit`].
+fn run_local(run: impl std::future::Future<Output = crate::local::Exit>) -> std::process::ExitCode {
+    let exit = match async_runtime() {
+        Ok(rt) => rt.block_on(run),
+        Err(err) => {
+            tracing::error!("{err:#}");
+            crate::local::Exit::HostFailure
+        }
     };
+    std::process::ExitCode::from(exit as u8)
+}
+
+fn exit_code(outcome: anyhow::Result<()>) -> std::process::ExitCode {
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

@@ -14,6 +14,7 @@ pub mod identity;
 pub mod jobs;
 pub mod labelconfig;
 pub mod limits;
+pub mod local;
 pub mod manifest;
 pub mod metrics;
 pub mod nn;
