@@ -124,6 +124,15 @@ impl RawTask {
             .and_then(|t| t.project)
     }
 
+    /// The task's `id`, when it has a numeric one.
+    pub fn id(&self) -> Option<u64> {
+        #[derive(Deserialize)]
+        struct TaskId {
+            id: Option<u64>,
+        }
+        serde_json::from_str::<TaskId>(self.0.get()).ok()?.id
+    }
+
     /// The task as an object, for the host to change (e.g. to preload texts behind URLs).
     pub fn to_object(&self) -> Result<Map<String, Value>, ApiError> {
         serde_json::from_str(self.0.get())

@@ -372,6 +372,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         default_model: args.default_model.clone(),
         task_data: Arc::new(task_data),
+        prediction_checks: Default::default(),
     });
     let reloader = Reloader::new(app.clone(), &args.models);
     let found = reloader

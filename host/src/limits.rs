@@ -31,6 +31,9 @@ pub struct CallLimits {
     pub fetch_timeout: Duration,
     /// Whether and for how long a warm instance serves further calls.
     pub reuse: InstanceReuse,
+    /// Predictions that do not fit the label config fail the request (else they are
+    /// logged, counted and answered).
+    pub strict_predictions: bool,
 }
 
 /// Instance reuse: after a call that ended cleanly, its instance may serve the next call of
@@ -96,6 +99,7 @@ impl Default for CallLimits {
             fetch_bytes: 256 << 20,
             fetch_timeout: Duration::from_secs(30),
             reuse: InstanceReuse::default(),
+            strict_predictions: false,
         }
     }
 }

@@ -310,6 +310,7 @@ async fn one_model_app(args: &ModelArgs) -> Result<Arc<App>, Failure> {
         limits: limits.clone(),
         default_model: Some(name.clone()),
         task_data: Arc::new(task_data),
+        prediction_checks: Default::default(),
     });
     let (bytes, hash) = registry::read_component(&args.model)
         .await

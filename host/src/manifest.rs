@@ -2,6 +2,9 @@
 //! from the host's defaults, and the capabilities granted to the model (none by default).
 //!
 //! ```toml
+//! strict_predictions = true   # a prediction that does not fit the label config fails
+//!                             # the request (default: logged, counted, answered)
+//!
 //! [limits]
 //! memory_mib = 256            # linear memory, total across the component's memories
 //! predict_timeout_secs = 30   # wall clock per predict
@@ -67,6 +70,9 @@ pub struct Manifest {
     /// Whether warm instances serve further calls.
     #[serde(default)]
     pub instances: InstancesSection,
+    /// Fail requests whose predictions do not fit the project's label config.
+    #[serde(default)]
+    pub strict_predictions: Option<bool>,
 }
 
 /// `[instances]`: instance reuse; each unset key keeps the host's default.
@@ -213,6 +219,9 @@ impl Manifest {
         }
         if let Some(secs) = o.fetch_timeout_secs {
             limits.fetch_timeout = seconds("fetch_timeout_secs", secs)?;
+        }
+        if let Some(strict) = self.strict_predictions {
+            limits.strict_predictions = strict;
         }
         let i = &self.instances;
         if let Some(reuse) = i.reuse {

@@ -340,3 +340,105 @@ fn components_compile_one_at_a_time_smallest_first() {
     let entry = host.model_entry("text-classifier").expect("listed");
     assert_eq!(entry["state"], "ready", "{entry}");
 }
+
+const IMAGE_CONFIG: &str = r#"<View><Image name="img" value="$image"/><RectangleLabels name="box" toName="img"><Label value="Car"/></RectangleLabels><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/></Choices></View>"#;
+
+/// One task asking misbehave for a region (see its `region` action).
+fn region_task(id: u64, from: &str, to: &str, kind: &str, label: &str, x: &str) -> Value {
+    json!({"id": id, "data": {"action": "region", "image": "i.png", "text": "t",
+        "from": from, "to": to, "type": kind, "label": label, "x": x}})
+}
+
+fn predict_regions(host: &Host, tasks: &[Value]) -> wasml_tests::Reply {
+    host.post_json(
+        "/models/misbehave/predict",
+        &json!({"project": "1", "label_config": IMAGE_CONFIG, "tasks": tasks}),
+    )
+}
+
+#[test]
+fn predictions_that_do_not_fit_the_label_config_are_reported() {
+    let host = start(misbehave());
+    let fits = region_task(1, "box", "img", "rectanglelabels", "Car", "10");
+    assert_eq!(
+        predict_regions(&host, std::slice::from_ref(&fits)).status,
+        200
+    );
+    let entry = host.model_entry("misbehave").expect("listed");
+    assert_eq!(entry["last_invalid_prediction"], Value::Null, "{entry}");
+
+    let cases = [
+        (
+            region_task(2, "boxes", "img", "rectanglelabels", "Car", "10"),
+            "unknown_from_name",
+        ),
+        (
+            region_task(3, "box", "text", "rectanglelabels", "Car", "10"),
+            "wrong_to_name",
+        ),
+        (
+            region_task(4, "box", "img", "polygonlabels", "Car", "10"),
+            "wrong_type",
+        ),
+        (
+            region_task(5, "box", "img", "rectanglelabels", "Bus", "10"),
+            "unknown_label",
+        ),
+        (
+            region_task(6, "box", "img", "rectanglelabels", "Car", "150"),
+            "out_of_range",
+        ),
+    ];
+    for (task, problem) in &cases {
+        // Answered as the model gave it: Label Studio decides what to show.
+        let reply = predict_regions(&host, &[fits.clone(), task.clone()]);
+        assert_eq!(reply.status, 200, "{}", reply.raw);
+        let last = &host.model_entry("misbehave").expect("listed")["last_invalid_prediction"];
+        assert_eq!(last["problem"], *problem, "{last}");
+        assert_eq!(last["task"], task["id"], "{last}");
+        assert!(
+            last["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{last}"
+        );
+        assert!(last["model_version"].is_string(), "{last}");
+    }
+    let m = scrape(&host, "/metrics");
+    for (_, problem) in &cases {
+        let labels = [("model", "misbehave"), ("problem", *problem)];
+        assert_eq!(
+            m.value("wasml_invalid_predictions_total", &labels),
+            1.0,
+            "{problem}"
+        );
+    }
+    // Logged once for the model version, not once per prediction.
+    let line = host.wait_for_log(&["a prediction Label Studio cannot show"]);
+    assert!(line.contains("task=2"), "{line}");
+    let logged = host
+        .logs()
+        .matches("a prediction Label Studio cannot show")
+        .count();
+    assert_eq!(logged, 1, "{}", host.logs());
+}
+
+#[test]
+fn a_strict_model_fails_requests_with_predictions_that_do_not_fit() {
+    let host = start(misbehave().models_file("misbehave.toml", b"strict_predictions = true\n"));
+    let fits = region_task(1, "box", "img", "rectanglelabels", "Car", "10");
+    assert_eq!(
+        predict_regions(&host, std::slice::from_ref(&fits)).status,
+        200
+    );
+    let wrong = region_task(7, "box", "img", "rectanglelabels", "Bus", "10");
+    let reply = predict_regions(&host, &[fits, wrong]);
+    assert_eq!(reply.status, 500, "{}", reply.raw);
+    assert_eq!(reply.body["error"], "invalid model output", "{}", reply.raw);
+    let detail = reply.body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("task 7") && detail.contains("unknown_label"),
+        "{detail}"
+    );
+    assert!(detail.contains("\"Bus\""), "{detail}");
+    let entry = host.model_entry("misbehave").expect("listed");
+    assert_eq!(entry["last_invalid_prediction"]["task"], 7, "{entry}");
+}

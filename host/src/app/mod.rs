@@ -1,6 +1,7 @@
 //! The application: the protocol endpoints, on top of the registry, runtime and store.
 
 mod answers;
+mod checks;
 mod configs;
 mod exposition;
 mod preload;
@@ -24,6 +25,7 @@ use crate::store::{CallStore, ModelStore, ProjectKey};
 use crate::taskdata::{LabelStudio, SetupCredentials, TaskData, TaskDataCall};
 
 use answers::{model_summary, stamp_slots};
+pub use checks::PredictionChecks;
 pub use configs::{CONFIG_IDLE, ConfigCache};
 pub use exposition::ServerGauges;
 pub use training::TRAINING_EVENTS;
@@ -53,6 +55,8 @@ pub struct App {
     pub default_model: Option<String>,
     /// What models fetch their tasks' data through.
     pub task_data: Arc<TaskData>,
+    /// Predictions that did not fit their label config, per model.
+    pub prediction_checks: PredictionChecks,
 }
 
 /// A JSON answer with its status.
@@ -119,7 +123,14 @@ impl App {
             .registry
             .entries()
             .into_iter()
-            .map(|(name, entry)| model_summary(&name, &entry))
+            .map(|(name, entry)| {
+                let mut summary = model_summary(&name, &entry);
+                if let Some(object) = summary.as_object_mut() {
+                    let last = self.prediction_checks.last(&name);
+                    object.insert("last_invalid_prediction".into(), json!(last));
+                }
+                summary
+            })
             .collect();
         Reply::ok(json!({
             "models": models,
@@ -320,6 +331,7 @@ impl App {
             .predict(env, &call.input(), &tasks, context.as_deref())
             .await
             .and_then(|answer| {
+                self.check_predictions(&model, &call, &request.tasks, &answer.value)?;
                 let results = stamp_slots(&answer.value, tasks.len(), &call.version)?;
                 Ok((results, answer.store))
             });
@@ -337,6 +349,45 @@ impl App {
         Ok(Reply::ok_encoded(format!(
             r#"{{"results":{results},"model_version":{version}}}"#
         )))
+    }
+
+    /// Checks each slot of a `/predict` answer against the label config (see [`checks`]):
+    /// violations are recorded, and fail the call when the model is strict.
+    fn check_predictions(
+        &self,
+        model: &LoadedModel,
+        call: &PreparedCall,
+        tasks: &[api::RawTask],
+        slots: &[String],
+    ) -> Result<(), crate::runtime::CallError> {
+        for (index, slot) in slots.iter().enumerate() {
+            let Some(violation) = checks::check_slot(call.config.parsed(), slot) else {
+                continue;
+            };
+            let task = tasks.get(index).and_then(api::RawTask::id);
+            let failure = model.limits.strict_predictions.then(|| {
+                crate::runtime::CallError::InvalidOutput(format!(
+                    "the prediction for task {} does not fit the label config ({}): {}",
+                    task.map_or_else(|| format!("#{index}"), |id| id.to_string()),
+                    violation.problem,
+                    violation.detail
+                ))
+            });
+            self.prediction_checks.record(
+                &model.name,
+                checks::InvalidPrediction {
+                    model_version: call.version.clone(),
+                    task,
+                    problem: violation.problem,
+                    detail: violation.detail,
+                    at: crate::jobs::now(),
+                },
+            );
+            if let Some(failure) = failure {
+                return Err(failure);
+            }
+        }
+        Ok(())
     }
 
     /// Everything a guest call needs for `project`: the label config from the request, else

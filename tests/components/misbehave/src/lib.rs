@@ -1,7 +1,8 @@
 //! Misbehaves as the first task's `data.action` says, so tests can check that the host
 //! contains each failure to its request:
 //! `ok` (one empty prediction per task), `panic`, `error`, `invalid-input`, `wrong-count`,
-//! `not-json`, `no-result`, `print` (writes to stdout and stderr, then answers ok),
+//! `not-json`, `no-result`, `print` (writes to stdout and stderr, then answers ok), `region`
+//! (one region per task from its `data.from`, `to`, `type`, `label` and `x`),
 //! `remember` (stores the task's `data.value` under key `k` of this project's store),
 //! `recall` (answers `{"result": [], "recalled": <what key `data.key` (default `k`) holds,
 //! or null>}`), `burst` (writes `data.n` keys `burst/<i>` whose values all start with
@@ -60,6 +61,7 @@ fn action(tasks: &[String]) -> String {
         "open-file",
         "read-env",
         "connect",
+        "region",
     ] {
         if first.contains(&format!("\"action\":\"{name}\"")) {
             return name.to_owned();
@@ -245,6 +247,22 @@ impl Guest for Misbehave {
                     .map(|_| format!(r#"{{"result": [], "recalled": {recalled}}}"#))
                     .collect())
             }
+            // One region per task from its `from`, `to`, `type`, `label` and `x` fields: a
+            // prediction that fits the label config or not, as the test asks.
+            "region" => Ok(tasks
+                .iter()
+                .map(|task| {
+                    let field = |key: &str| between(task, &format!("\"{key}\":\""), "\"");
+                    let x = Some(field("x")).filter(|x| !x.is_empty()).unwrap_or("0");
+                    let kind = field("type");
+                    format!(
+                        r#"{{"result": [{{"from_name": "{}", "to_name": "{}", "type": "{kind}", "value": {{"{kind}": ["{}"], "x": {x}, "y": 0, "width": 1, "height": 1}}}}]}}"#,
+                        field("from"),
+                        field("to"),
+                        field("label"),
+                    )
+                })
+                .collect()),
             _ => Ok(ok()),
         }
     }
