@@ -14,6 +14,7 @@ use http_body_util::Full;
 use hyper::body::Body;
 use hyper::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
+use tracing::Instrument;
 
 pub use body::BodyBudget;
 pub use connections::{ConnectionLimit, serve};
@@ -22,10 +23,8 @@ pub use request_id::REQUEST_ID_HEADER;
 
 use crate::app::{App, Reply, ServerGauges};
 use crate::auth::{BasicAuth, WEBHOOK_TOKEN_HEADER, WebhookToken};
-use crate::metrics::RequestLabels;
-use tracing::Instrument;
-
 use crate::error::ApiError;
+use crate::metrics::RequestLabels;
 use crate::routes::{Endpoint, Route, route};
 
 /// HTTP-level settings.

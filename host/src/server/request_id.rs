@@ -37,12 +37,8 @@ fn is_acceptable(id: &str) -> bool {
 fn new_id() -> String {
     static PREFIX: OnceLock<String> = OnceLock::new();
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    let prefix = PREFIX.get_or_init(|| {
-        let mut bytes = [0u8; 4];
-        // Without randomness ids are unique within this process only; the log has the time.
-        let _ = getrandom::fill(&mut bytes);
-        hex::encode(bytes)
-    });
+    // The same short random token an error reference is.
+    let prefix = PREFIX.get_or_init(crate::error::error_reference);
     format!("{prefix}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
